@@ -227,6 +227,7 @@ private struct FieldReader {
     func optionalInt(_ key: String, _ target: inout Int?) throws {
         guard let value = json[key] else { return }
         if value.isNull { target = nil; return }
+        if let first = value.arrayValue?.first?.intValue { target = first; return }
         guard let v = value.intValue else { throw ConfigError.wrongType(path: source, field: key, expected: "an integer or null") }
         target = v
     }
