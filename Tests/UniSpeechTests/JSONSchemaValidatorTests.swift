@@ -14,7 +14,7 @@ import Testing
         "mode": {"enum": ["a", "b"]},
         "version": {"const": 1},
         "tensors": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/tensor"}},
-        "extra": {"type": "object", "additionalProperties": {"type": "number"}},
+        "extra": {"type": "object", "propertyNames": {"pattern": "^[a-z]$"}, "additionalProperties": {"type": "number"}},
         "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
         "some": {"anyOf": [{"type": "null"}, {"type": "boolean"}]}
       },
@@ -46,10 +46,10 @@ import Testing
     @Test func reportsEachViolationWithItsPointer() {
         let errors = Self.errors(#"""
         {"name": "", "count": 11, "mode": "c", "version": 2, "tensors": [{"dtype": "F32", "shape": [-1]}],
-         "extra": {"a": "s"}, "either": 1.5, "some": 3, "unknown": 0}
+         "extra": {"a": "s", "bc": 1}, "either": 1.5, "some": 3, "unknown": 0}
         """#)
         let expectedPointers = ["/name", "/count", "/mode", "/version", "/tensors/0/dtype", "/tensors/0/shape/0",
-                                "/extra/a", "/either", "/some", "/"]
+                                "/extra/a", "/extra/bc", "/either", "/some", "/"]
         for pointer in expectedPointers {
             #expect(errors.contains { $0.hasPrefix(pointer + ":") }, "no error at \(pointer) in \(errors)")
         }

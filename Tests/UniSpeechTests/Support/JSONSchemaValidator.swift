@@ -4,7 +4,7 @@ import Foundation
 /// Checks a `JSONValue` against a JSON Schema (draft 2020-12 subset) for the tests.
 ///
 /// Supported: boolean schemas, `type` (one name or a list; "integer" accepts whole doubles),
-/// `properties`, `required`, `additionalProperties` (bool or schema), `items`, `prefixItems`,
+/// `properties`, `required`, `additionalProperties` (bool or schema), `propertyNames`, `items`, `prefixItems`,
 /// `enum`, `const`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum`, `minItems`,
 /// `maxItems`, `minLength`, `maxLength`, `pattern`, `$ref` (JSON pointers into the same document,
 /// such as `#/$defs/name`), `allOf`, `anyOf`, `oneOf`. Annotations (`$schema`, `$id`, `title`,
@@ -91,6 +91,11 @@ struct JSONSchemaValidator {
                     } else {
                         check(member, against: argument, at: pointer + "/" + Self.escape(name), refDepth: refDepth, errors: &errors)
                     }
+                }
+            case "propertyNames":
+                guard let object = value.objectMembers else { continue }
+                for (name, _) in object {
+                    check(.string(name), against: argument, at: pointer + "/" + Self.escape(name), refDepth: refDepth, errors: &errors)
                 }
             case "prefixItems":
                 guard let items = value.arrayValue, let schemas = argument.arrayValue else { continue }
