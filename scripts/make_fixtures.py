@@ -112,6 +112,26 @@ def write_zip(path, members, compression=zipfile.ZIP_STORED):
             archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
 
 
+def write_zip64_copy(source, target):
+    """Rewrites a torch zip with zip64 records throughout (as archives over 4 GiB have): zip64 extras with sizes
+    and offsets in the central directory, a zip64 end record, and the classic end record's fields saturated.
+    Entries are left unaligned, so readers must handle unaligned tensor data."""
+    with zipfile.ZipFile(source) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    limit = zipfile.ZIP64_LIMIT
+    zipfile.ZIP64_LIMIT = 16  # every size and offset above 16 bytes goes to the zip64 fields
+    try:
+        write_zip(target, members)
+    finally:
+        zipfile.ZIP64_LIMIT = limit
+    data = bytearray(open(target, "rb").read())
+    end = data.rindex(b"PK\x05\x06")
+    assert data[end - 20:end - 16] == b"PK\x06\x07", "no zip64 locator"
+    data[end + 8:end + 12] = b"\xff\xff\xff\xff"    # entries on this disk, total entries
+    data[end + 12:end + 20] = b"\xff" * 8             # central directory size and offset
+    open(target, "wb").write(bytes(data))
+
+
 def main():
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
@@ -197,6 +217,10 @@ def main():
     expected["views.bin"] = {
         "tensors": {name: {"dtype": dtype_name(t), "shape": list(t.shape),
                            "values": t.detach().reshape(-1).to(torch.float64).tolist()} for name, t in views.items()}}
+
+    zip64 = os.path.join(ROOT, "views-zip64.bin")
+    write_zip64_copy(os.path.join(ROOT, "views.bin"), zip64)
+    assert all(torch.equal(views[name], tensor) for name, tensor in torch.load(zip64).items())
 
     with open(os.path.join(ROOT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)

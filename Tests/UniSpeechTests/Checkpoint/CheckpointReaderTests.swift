@@ -79,8 +79,10 @@ import Testing
 @Suite struct TorchZipReaderTests {
     static let views = Fixtures.path("checkpoints/views.bin")
 
-    @Test func viewsSharedStoragesAndDtypes() throws {
-        let reader = try TorchZipReader(path: Self.views)
+    /// views.bin as written by torch.save, and the same members in a zip64 archive with unaligned data.
+    @Test(arguments: ["views.bin", "views-zip64.bin"])
+    func viewsSharedStoragesAndDtypes(file: String) throws {
+        let reader = try TorchZipReader(path: Fixtures.path("checkpoints/" + file))
         let expected = try #require(ExpectedCheckpoint.all["views.bin"])
         #expect(reader.tensors.map(\.name).sorted() == expected.tensors.map(\.name).sorted())
         for (name, tensor) in expected.tensors {
@@ -92,6 +94,11 @@ import Testing
             #expect(values == tensor.values, "\(name)")
         }
         #expect(reader.info("scalar")?.shape == [])
+        if file == "views-zip64.bin" {
+            let path = Fixtures.path("checkpoints/" + file)
+            let archive = try ZipArchive(file: MappedFile(path: path), path: path)
+            #expect(archive.entries.values.contains { $0.name.contains("/data/") && $0.dataOffset % 4 != 0 }, "some tensor data is unaligned")
+        }
     }
 
     @Test func refusesHostileGlobalsByName() {
