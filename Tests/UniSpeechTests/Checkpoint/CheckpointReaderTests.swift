@@ -212,3 +212,14 @@ import Testing
         }
     }
 }
+
+@Suite struct CRC32Tests {
+    @Test func checkValues() {
+        // The CRC-32 check value of "123456789" (the IEEE standard's own test vector), and of nothing.
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+        #expect([UInt8]().withUnsafeBytes { CRC32.checksum($0) } == 0)
+        // zlib.crc32(bytes((i * 31) & 255 for i in range(1000))) in Python: exercises the 8-byte loop and the tail.
+        let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(long.withUnsafeBytes { CRC32.checksum($0) } == 0x91F4_3DEC)
+    }
+}
