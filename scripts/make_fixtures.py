@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import shutil
+import struct
 import sys
 import zipfile
 
@@ -104,6 +105,23 @@ def hostile_pickle():
             b"\x85"                           # TUPLE1
             b"R"                              # REDUCE
             b".")                             # STOP
+
+
+def tensor_pickle(name, storage_numel, size, stride):
+    """A data.pkl holding {name: tensor} over storage '0' of F32, written opcode by opcode so that its
+    numbers can disagree with the data (torch.save would never write these)."""
+    def unicode(text):
+        return b"X" + len(text).to_bytes(4, "little") + text.encode()
+
+    def ints(values):
+        return b"(" + b"".join(b"\x8a\x08" + v.to_bytes(8, "little", signed=True) for v in values) + b"t"
+
+    return (b"\x80\x02}(" + unicode(name)
+            + b"ctorch._utils\n_rebuild_tensor_v2\n("
+            + b"(" + unicode("storage") + b"ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu")
+            + b"\x8a\x08" + storage_numel.to_bytes(8, "little") + b"tQ"
+            + b"K\x00" + ints(size) + ints(stride)
+            + b"\x89ccollections\nOrderedDict\n)Rt" + b"R" + b"u.")
 
 
 def write_zip(path, members, compression=zipfile.ZIP_STORED):
@@ -196,6 +214,21 @@ def main():
     with zipfile.ZipFile(os.path.join(ROOT, "ctc-bin", "pytorch_model.bin")) as source:
         members = [(info.filename, source.read(info)) for info in source.infolist()]
     write_zip(os.path.join(bad, "deflated.bin"), members, zipfile.ZIP_DEFLATED)
+    four_floats = struct.pack("<4f", 1, 2, 3, 4)
+    for name, pickle_bytes, storage in [
+        ("view-past-storage.bin", tensor_pickle("w", 4, [1 << 40, 1 << 40], [1 << 40, 1]), four_floats),
+        ("storage-size-mismatch.bin", tensor_pickle("w", 100, [4], [1]), four_floats),
+        ("missing-storage.bin", tensor_pickle("w", 4, [4], [1]), None),
+    ]:
+        members = [("archive/data.pkl", pickle_bytes), ("archive/version", b"3\n"), ("archive/byteorder", b"little")]
+        if storage is not None:
+            members.append(("archive/data/0", storage))
+        write_zip(os.path.join(bad, name), members)
+    good = os.path.join(bad, "..", "handmade.bin")
+    write_zip(good, [("archive/data.pkl", tensor_pickle("w", 4, [2, 2], [1, 2])), ("archive/version", b"3\n"),
+                     ("archive/byteorder", b"little"), ("archive/data/0", four_floats)])
+    assert torch.equal(torch.load(good)["w"], torch.tensor([[1.0, 3.0], [2.0, 4.0]])), "hand-written pickle is wrong"
+    os.remove(good)
     small = {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3)}
     torch.save(small, os.path.join(bad, "legacy-format.bin"), _use_new_zipfile_serialization=False)
 

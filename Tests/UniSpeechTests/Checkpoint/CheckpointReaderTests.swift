@@ -122,6 +122,22 @@ import Testing
         #expect(throws: TorchCheckpointError.notACheckpoint(path: config)) { try TorchZipReader(path: config) }
     }
 
+    /// Hand-written state dicts whose numbers disagree with the archive (their pickle writer is checked with torch.load).
+    @Test(arguments: [
+        ("view-past-storage.bin", "reaches past its storage of 4 elements"),
+        ("storage-size-mismatch.bin", "storage '0' holds 100 F32 elements but its entry has 16 bytes"),
+        ("missing-storage.bin", "archive entry 'archive/data/0' is missing"),
+    ])
+    func inconsistentArchivesAreRefused(file: String, message: String) throws {
+        let path = Fixtures.path("checkpoints/bad/" + file)
+        #expect {
+            try TorchZipReader(path: path)
+        } throws: { error in
+            let description = (error as? LocalizedError)?.errorDescription ?? ""
+            return description.hasPrefix(path + ": ") && description.contains(message)
+        }
+    }
+
     @Test func detectsCorruptStorageOnRead() throws {
         let scratch = ScratchDirectory()
         let path = scratch.path + "/pytorch_model.bin"
