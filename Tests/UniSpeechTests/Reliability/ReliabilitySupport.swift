@@ -11,7 +11,7 @@ struct ScratchDirectory {
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
             throw CocoaError(.fileWriteUnknown)
         }
-        path = String(cString: template.map { UInt8(bitPattern: $0) }.withUnsafeBufferPointer { $0.baseAddress! })
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     func file(_ name: String) -> String { path + "/" + name }
