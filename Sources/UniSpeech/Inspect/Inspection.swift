@@ -29,22 +29,6 @@ public struct InspectedModel: Sendable {
     }
 }
 
-extension ModelHead {
-    /// The parts present among `canonicalNames`, in `allCases` order: base when the feature encoder is there,
-    /// each head when the tensor the model loader keys it on is there.
-    static func present(in canonicalNames: [String]) -> [ModelHead] {
-        let names = Set(canonicalNames)
-        return allCases.filter { head in
-            switch head {
-            case .base: return canonicalNames.contains { $0.hasPrefix("feature_extractor.") }
-            case .ctc: return names.contains(CTCHead.marker)
-            case .classification: return names.contains(ClassificationHead.marker)
-            case .pretraining: return names.contains(PretrainingHead.marker)
-            }
-        }
-    }
-}
-
 /// Opens whatever `unispeech inspect` is pointed at.
 public enum Inspector {
     /// Sidecar files of a HF directory that inspect lists when present.

@@ -47,12 +47,3 @@ struct ExpectedCheckpoint {
 
     static func directory(_ name: String) -> String { Fixtures.path("checkpoints/" + name) }
 }
-
-extension ScratchDirectory {
-    /// Copies a fixture directory's files into this directory.
-    func copyFiles(of directory: String) throws {
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) {
-            try FileManager.default.copyItem(atPath: directory + "/" + name, toPath: file(name))
-        }
-    }
-}

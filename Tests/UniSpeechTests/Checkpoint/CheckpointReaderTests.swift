@@ -139,8 +139,7 @@ import Testing
     }
 
     @Test func detectsCorruptStorageOnRead() throws {
-        let scratch = try ScratchDirectory("checkpoint")
-        defer { scratch.remove() }
+        let scratch = try ScratchDirectory()
         let path = scratch.path + "/pytorch_model.bin"
         try FileManager.default.copyItem(atPath: Self.views, toPath: path)
         let archive = try ZipArchive(file: MappedFile(path: path), path: path)
@@ -154,8 +153,7 @@ import Testing
     }
 
     @Test func truncatedArchiveIsAnError() throws {
-        let scratch = try ScratchDirectory("checkpoint")
-        defer { scratch.remove() }
+        let scratch = try ScratchDirectory()
         let path = scratch.path + "/pytorch_model.bin"
         let bytes = [UInt8](FileManager.default.contents(atPath: Self.views)!)
         try Data(bytes.prefix(bytes.count - 100)).write(to: URL(fileURLWithPath: path))
@@ -199,8 +197,7 @@ import Testing
 
 @Suite struct ShardIndexTests {
     @Test func missingShardIsNamed() throws {
-        let scratch = try ScratchDirectory("checkpoint")
-        defer { scratch.remove() }
+        let scratch = try ScratchDirectory()
         try scratch.copyFiles(of: ExpectedCheckpoint.directory("ctc-sharded-f16"))
         try FileManager.default.removeItem(atPath: scratch.path + "/model-00002-of-00002.safetensors")
         #expect(throws: ShardIndexError.missingShard(path: scratch.path + "/model.safetensors.index.json", shard: "model-00002-of-00002.safetensors")) {
@@ -209,8 +206,7 @@ import Testing
     }
 
     @Test func tensorMustBeWhereTheIndexSays() throws {
-        let scratch = try ScratchDirectory("checkpoint")
-        defer { scratch.remove() }
+        let scratch = try ScratchDirectory()
         try scratch.copyFiles(of: ExpectedCheckpoint.directory("ctc-sharded-bin"))
         let indexPath = scratch.path + "/pytorch_model.bin.index.json"
         let index = try JSONValue.parse([UInt8](FileManager.default.contents(atPath: indexPath)!), source: indexPath)
@@ -224,8 +220,7 @@ import Testing
     }
 
     @Test func shardNamesMustBePlainFileNames() throws {
-        let scratch = try ScratchDirectory("checkpoint")
-        defer { scratch.remove() }
+        let scratch = try ScratchDirectory()
         let indexPath = scratch.path + "/model.safetensors.index.json"
         try #"{"weight_map": {"a": "../model.safetensors"}}"#.write(toFile: indexPath, atomically: true, encoding: .utf8)
         #expect(throws: ShardIndexError.badIndex(path: indexPath, reason: "shard name '../model.safetensors' is not a plain file name")) {
