@@ -41,6 +41,24 @@ public enum KeyMap {
     }
 }
 
+/// Which heads a checkpoint holds, told apart by canonical tensor names.
+extension ModelHead {
+    /// Canonical-name prefixes whose presence marks the part.
+    public var namePrefixes: [String] {
+        switch self {
+        case .base: return ["feature_extractor.", "feature_projection.", "encoder."]
+        case .ctc: return ["lm_head."]
+        case .classification: return ["classifier.", "projector.", "layer_weights"]
+        case .pretraining: return ["quantizer.", "project_hid.", "project_q.", "ctc_proj."]
+        }
+    }
+
+    /// The parts present among `canonicalNames`, in `allCases` order.
+    public static func present(in canonicalNames: [String]) -> [ModelHead] {
+        allCases.filter { head in canonicalNames.contains { name in head.namePrefixes.contains { name.hasPrefix($0) } } }
+    }
+}
+
 /// A source whose tensors carry canonical names.
 public struct CanonicalTensorSource: TensorSource {
     public let base: any TensorSource
