@@ -159,22 +159,25 @@ func loadError(_ bundle: ModelBundle) -> ModelError? {
 }
 
 @Suite struct RunInputTests {
+    static let schema = try! JSONSchemaValidator(path: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("schemas/run.schema.json").path)
+    let scratch: ScratchDirectory
+
+    init() throws { scratch = try ScratchDirectory("run") }
+
     func temporaryNpy(_ header: String, dataBytes: Int) throws -> String {
         var text = "{'descr': \(header), }"
         while (text.count + 11) % 64 != 0 { text += " " }
         text += "\n"
         var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(text.utf8.count & 0xFF), UInt8(text.utf8.count >> 8)]
         bytes += Array(text.utf8) + [UInt8](repeating: 0, count: dataBytes)
-        let path = NSTemporaryDirectory() + "/unispeech-test-\(UUID().uuidString).npy"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
+        return try scratch.write("input-\(header.hashValue).npy", bytes)
     }
 
     @Test func npyReaderReadsFloat32Vectors() throws {
         let samples = try NpyReader.readFloat32Vector(path: Fixtures.path("golden/ctc_group_postln/input0.npy"))
         #expect(samples.count == 1400)
         let path = try temporaryNpy("'<f4', 'fortran_order': False, 'shape': (3,)", dataBytes: 12)
-        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try NpyReader.readFloat32Vector(path: path) == [0, 0, 0])
     }
 
@@ -183,15 +186,13 @@ func loadError(_ bundle: ModelBundle) -> ModelError? {
                                 ("'<f4', 'fortran_order': False, 'shape': (2, 3)", 24),
                                 ("'<f4', 'fortran_order': False, 'shape': (4,)", 12)] {
             let path = try temporaryNpy(header, dataBytes: bytes)
-            defer { try? FileManager.default.removeItem(atPath: path) }
             #expect(throws: NpyError.self) { try NpyReader.readFloat32Vector(path: path) }
         }
         #expect(throws: RunError.unsupportedInput(path: "a.txt")) { try ModelRun.loadWaveform(path: "a.txt", samplingRate: 16000) }
     }
 
     @Test func safetensorsWriterRoundTrips() throws {
-        let path = NSTemporaryDirectory() + "/unispeech-test-\(UUID().uuidString).safetensors"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = scratch.file("round-trip.safetensors")
         try SafetensorsWriter.write([.init(name: "a", shape: [2, 3], floats: [1, 2, 3, 4, 5, 6]),
                                      .init(name: "codevector_perplexity", shape: [1], floats: [7.5])],
                                     metadata: [("head", "ctc")], to: path)
@@ -205,8 +206,7 @@ func loadError(_ bundle: ModelBundle) -> ModelError? {
 
     @Test func runWritesTheHeadOutputsWithHFNames() throws {
         let directory = Fixtures.path("golden/pretraining")
-        let path = NSTemporaryDirectory() + "/unispeech-test-\(UUID().uuidString).safetensors"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = scratch.file("outputs.safetensors")
         let report = try ModelRun.run(RunRequest(modelPath: directory, inputPaths: [directory + "/input0.npy", directory + "/input1.npy"],
                                                  outputPath: path, threads: 1))
         #expect(report.head == .pretraining)
@@ -218,6 +218,19 @@ func loadError(_ bundle: ModelBundle) -> ModelError? {
             // fp32 parity: within 1e-4 of the reference's largest value.
             #expect(relativeMaxError(try written.floats(name), try reference.floats(name)) <= 1e-4, "\(name)")
         }
+        #expect(Self.schema.validate(report.json) == [])
+        #expect(report.text.contains("codevector_perplexity [1]"))
+    }
+
+    @Test func failedRunLeavesNoOutputFile() throws {
+        let directory = Fixtures.path("golden/ctc_group_postln")
+        let path = scratch.file("never.safetensors")
+        #expect(throws: ModelError.headNotAvailable(head: "pretraining", available: ["base", "ctc"])) {
+            try ModelRun.run(RunRequest(modelPath: directory, inputPaths: [directory + "/input0.npy"], head: .pretraining,
+                                        outputPath: path, threads: 1))
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try scratch.entries() == [])
     }
 }
 
