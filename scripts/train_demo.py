@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains the demo models in examples/ from scratch on digits spoken by espeak-ng.
 
-Run by hand (takes 10-20 minutes on one core):
+Run by hand (10-20 minutes on an idle core; on a busy machine the wall-time budgets end it):
 
     /work/venv/bin/python scripts/train_demo.py            # synthesise, train CTC, train classifier, evaluate
     /work/venv/bin/python scripts/train_demo.py --stage cls  # only the classifier (needs the CTC model)
@@ -175,28 +175,34 @@ def buckets(items, batch_size, rng):
     return batches
 
 
-def lr_at(step, total, peak, warmup):
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return peak * 0.5 * (1 + math.cos(math.pi * progress))
+WARMUP_SHARE = 0.1  # warmup ends after `warmup` steps or this share of the run, whichever comes first
 
 
-def train_loop(model, items, make_targets, steps, peak_lr, warmup, noise_rng, label):
+def lr_at(step, progress, peak, warmup):
+    """Linear warmup times a cosine decay over the run's progress (0..1)."""
+    ramp = min(1.0, max((step + 1) / warmup, progress / WARMUP_SHARE))
+    return peak * ramp * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def train_loop(model, items, make_targets, steps, minutes, peak_lr, warmup, noise_rng, label):
+    """Trains for `steps` steps or `minutes` of wall time, whichever ends first; the cosine follows
+    whichever is further along, so a busy machine gets a complete (shorter) schedule."""
     feature_extractor = make_feature_extractor()
     optimizer = torch.optim.AdamW(model.parameters(), lr=peak_lr, weight_decay=0.01)
     rng = random.Random(99)
     step, start = 0, time.time()
+    progress = 0.0
     model.train()
-    while step < steps:
+    while progress < 1.0:
         for batch in buckets(items, 24, rng):
-            if step >= steps:
+            progress = max(step / steps, (time.time() - start) / 60 / minutes)
+            if progress >= 1.0:
                 break
             chosen = [items[i] for i in batch]
             inputs = feature_extractor([add_noise(it["audio"], noise_rng) for it in chosen],
                                        sampling_rate=SAMPLING_RATE, padding=True, return_tensors="pt")
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, steps, peak_lr, warmup)
+                group["lr"] = lr_at(step, progress, peak_lr, warmup)
             loss = model(inputs.input_values, attention_mask=inputs.attention_mask,
                          labels=make_targets(chosen)).loss
             optimizer.zero_grad()
@@ -205,10 +211,12 @@ def train_loop(model, items, make_targets, steps, peak_lr, warmup, noise_rng, la
             optimizer.step()
             step += 1
             if step % 50 == 0:
-                log(f"{label} step {step}/{steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+                log(f"{label} step {step} progress {progress:.2f} lr {optimizer.param_groups[0]['lr']:.2e} "
+                    f"loss {loss.item():.4f} ({time.time() - start:.0f} s)")
             if step % 300 == 0 and hasattr(model, "evaluate_hook"):
                 model.evaluate_hook()
                 model.train()
+    log(f"{label}: {step} steps in {time.time() - start:.0f} s")
     model.eval()
 
 
@@ -255,7 +263,7 @@ def classify(model, audios):
 # ---------------------------------------------------------------- stages
 
 
-def train_ctc(train, held_out, steps):
+def train_ctc(train, held_out, steps, minutes):
     torch.manual_seed(0)
     tokenizer = make_tokenizer(CTC_DIR)
     model = UniSpeechForCTC(make_config(tokenizer.vocab_size))
@@ -272,7 +280,7 @@ def train_ctc(train, held_out, steps):
         log(f"held-out CER {cer:.4f}; e.g. {hypotheses[:3]}")
 
     model.evaluate_hook = evaluate_hook
-    train_loop(model, train, targets, steps, 1e-3, 300, np.random.default_rng(5), "ctc")
+    train_loop(model, train, targets, steps, minutes, 1e-3, 300, np.random.default_rng(5), "ctc")
     del model.evaluate_hook
     model.save_pretrained(CTC_DIR, safe_serialization=True)
     tokenizer.save_pretrained(CTC_DIR)
@@ -280,7 +288,7 @@ def train_ctc(train, held_out, steps):
     log(f"saved {CTC_DIR}")
 
 
-def train_classifier(train, steps):
+def train_classifier(train, steps, minutes):
     torch.manual_seed(0)
     ctc = UniSpeechForCTC.from_pretrained(CTC_DIR)
     config = make_config(ctc.config.vocab_size)
@@ -292,7 +300,7 @@ def train_classifier(train, steps):
     model.unispeech.load_state_dict(ctc.unispeech.state_dict())
     singles = [it for it in train if it["label"] is not None]
     log(f"classifier: {len(singles)} single-digit utterances")
-    train_loop(model, singles, lambda chosen: torch.tensor([it["label"] for it in chosen]), steps, 1e-3, 50,
+    train_loop(model, singles, lambda chosen: torch.tensor([it["label"] for it in chosen]), steps, minutes, 1e-3, 50,
                np.random.default_rng(6), "classifier")
     model.save_pretrained(CLS_DIR, safe_serialization=True)
     make_feature_extractor().save_pretrained(CLS_DIR)
@@ -353,17 +361,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=["all", "synth", "ctc", "cls", "eval"], default="all")
     parser.add_argument("--work", default="/tmp/unispeech-demo-data", help="synthesis cache directory")
-    parser.add_argument("--ctc-steps", type=int, default=1200)
-    parser.add_argument("--cls-steps", type=int, default=300)
+    parser.add_argument("--ctc-steps", type=int, default=3000)
+    parser.add_argument("--ctc-minutes", type=float, default=45, help="wall-time budget of the CTC training")
+    parser.add_argument("--cls-steps", type=int, default=400)
+    parser.add_argument("--cls-minutes", type=float, default=8, help="wall-time budget of the classifier training")
     args = parser.parse_args()
     torch.set_num_threads(1)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     train, held_out = build_dataset(work)
     if args.stage in ("all", "ctc"):
-        train_ctc(train, held_out, args.ctc_steps)
+        train_ctc(train, held_out, args.ctc_steps, args.ctc_minutes)
     if args.stage in ("all", "cls"):
-        train_classifier(train, args.cls_steps)
+        train_classifier(train, args.cls_steps, args.cls_minutes)
     if args.stage in ("all", "eval"):
         evaluate_and_export(held_out)
 

@@ -49,7 +49,7 @@ public enum AudioFile {
         guard FileManager.default.fileExists(atPath: path) else { throw AudioError.notFound(path: path) }
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            throw AudioError.unreadable(path: path, reason: String(cString: sf_strerror(nil)))
+            throw AudioError.unreadable(path: path, reason: libraryMessage(sf_strerror(nil)))
         }
         defer { sf_close(file) }
         let channels = Int(info.channels)
@@ -76,9 +76,15 @@ public enum AudioFile {
             }
         }
         let status = sf_error(file)
-        guard status == 0 else { throw AudioError.unreadable(path: path, reason: String(cString: sf_error_number(status))) }
+        guard status == 0 else { throw AudioError.unreadable(path: path, reason: libraryMessage(sf_error_number(status))) }
         guard !mono.isEmpty else { throw AudioError.empty(path: path) }
         guard mono.allSatisfy(\.isFinite) else { throw AudioError.nonFinite(path: path) }
         return DecodedAudio(samples: mono, sampleRate: Double(info.samplerate), channels: channels)
+    }
+
+    /// libsndfile's message without its closing period ("Format not recognised.").
+    private static func libraryMessage(_ message: UnsafePointer<CChar>) -> String {
+        let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.hasSuffix(".") ? String(text.dropLast()) : text
     }
 }
