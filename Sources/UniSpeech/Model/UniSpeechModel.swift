@@ -1,6 +1,19 @@
 import Foundation
 
-extension ModelHead {
+/// The heads a UniSpeech checkpoint can carry; `base` is the bare UniSpeechModel.
+public enum ModelHead: String, CaseIterable, Sendable {
+    case base, ctc, classification, pretraining
+
+    /// The transformers class with this head.
+    public var architecture: String {
+        switch self {
+        case .base: return "UniSpeechModel"
+        case .ctc: return "UniSpeechForCTC"
+        case .classification: return "UniSpeechForSequenceClassification"
+        case .pretraining: return "UniSpeechForPreTraining"
+        }
+    }
+
     init?(architecture: String) {
         guard let head = Self.allCases.first(where: { $0.architecture == architecture }) else { return nil }
         self = head
