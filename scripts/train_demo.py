@@ -9,7 +9,8 @@ Run by hand (10-20 minutes on an idle core; on a busy machine the wall-time budg
 Writes, in HF format (save_pretrained, safetensors):
     examples/unispeech-digits-ctc/             UniSpeechForCTC, character vocabulary, greedy CTC
     examples/unispeech-digits-classifier/      UniSpeechForSequenceClassification, which digit was said
-    examples/audio/*.wav                       held-out utterances (unseen voice), two at 44.1 kHz stereo
+    examples/audio/*.wav                       held-out utterances (unseen voice): sequence-*.wav (digit
+                                               sequences), word-*.wav (one digit), two at 44.1 kHz stereo
     examples/metrics.json                      CER / accuracy on the held-out set, versions used
 
 Data: digit words and 1-4 digit sequences over ~290 espeak-ng voice variants, speeds 120-200,
@@ -140,6 +141,13 @@ def make_tokenizer(directory):
                                      bos_token="<s>", eos_token="</s>", word_delimiter_token="|",
                                      do_lower_case=True)
     return tokenizer
+
+
+def write_special_tokens_map(directory, tokenizer):
+    """special_tokens_map.json, which transformers 5 no longer writes but older loaders read."""
+    names = ["bos_token", "eos_token", "unk_token", "pad_token"]
+    (directory / "special_tokens_map.json").write_text(
+        json.dumps({name: getattr(tokenizer, name) for name in names}, indent=2) + "\n")
 
 
 def make_feature_extractor():
@@ -284,6 +292,7 @@ def train_ctc(train, held_out, steps, minutes):
     del model.evaluate_hook
     model.save_pretrained(CTC_DIR, safe_serialization=True)
     tokenizer.save_pretrained(CTC_DIR)
+    write_special_tokens_map(CTC_DIR, tokenizer)
     make_feature_extractor().save_pretrained(CTC_DIR)
     log(f"saved {CTC_DIR}")
 
@@ -318,6 +327,8 @@ def write_wav(path, audio, rate=SAMPLING_RATE):
 
 def evaluate_and_export(held_out):
     tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(CTC_DIR)
+    if not (CTC_DIR / "special_tokens_map.json").exists():
+        write_special_tokens_map(CTC_DIR, tokenizer)
     ctc = UniSpeechForCTC.from_pretrained(CTC_DIR).eval()
     classifier = UniSpeechForSequenceClassification.from_pretrained(CLS_DIR).eval()
     cer, hypotheses = character_error_rate(ctc, tokenizer, held_out)
@@ -329,10 +340,13 @@ def evaluate_and_export(held_out):
         f"digit accuracy {accuracy:.3f} on {len(singles)}")
 
     AUDIO_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in AUDIO_DIR.glob("*.wav"):
+        stale.unlink()
     examples = []
-    sequences = [it for it in held_out if it["label"] is None]
-    for index, item in enumerate(sequences[:4] + singles[:2]):
-        name = f"digits-{index + 1}-{item['text'].lower().replace(' ', '-')}.wav"
+    sequences = [it for it in held_out if it["label"] is None and " " in it["text"]]
+    chosen = [("sequence", it) for it in sequences[:4]] + [("word", it) for it in singles[:3]]
+    for index, (kind, item) in enumerate(chosen):
+        name = f"{kind}-{index + 1}-{item['text'].lower().replace(' ', '-')}.wav"
         write_wav(AUDIO_DIR / name, item["audio"])
         examples.append({"file": f"audio/{name}", "text": item["text"].lower(), "voice": item["voice"]})
     for item in examples[:2]:
