@@ -17,9 +17,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndfile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "UniSpeech",
-            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr"]
+            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CZlib"]
         ),
         .executableTarget(
             name: "unispeech",
