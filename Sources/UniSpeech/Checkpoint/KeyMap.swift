@@ -26,8 +26,9 @@ public enum KeyMap {
     static let basePrefix = "unispeech."
 
     /// Tensors that eval never reads; a checkpoint may carry them and the loader skips them.
-    public static let ignorableInEval: [String] = [
-        "masked_spec_embed",
+    public static let ignorableInEval: Set<String> = [
+        "masked_spec_embed",  // SpecAugment's mask embedding, used only in training
+        "ctc_proj.weight", "ctc_proj.bias",  // UniSpeechForPreTraining's CTC projection: no eval output reads it
     ]
 
     /// The canonical name of one HF key.
@@ -37,6 +38,36 @@ public enum KeyMap {
             name = String(name.dropLast(rename.from.count)) + rename.to
         }
         return name
+    }
+}
+
+/// The parts of a UniSpeech model a checkpoint can hold, told apart by canonical tensor names.
+public enum ModelHead: String, Sendable, CaseIterable {
+    case base, ctc, classification, pretraining
+
+    /// Canonical-name prefixes whose presence marks the part.
+    public var namePrefixes: [String] {
+        switch self {
+        case .base: return ["feature_extractor.", "feature_projection.", "encoder."]
+        case .ctc: return ["lm_head."]
+        case .classification: return ["classifier.", "projector.", "layer_weights"]
+        case .pretraining: return ["quantizer.", "project_hid.", "project_q.", "ctc_proj."]
+        }
+    }
+
+    /// The transformers class of a checkpoint holding this head (the base model for `.base`).
+    public var architecture: String {
+        switch self {
+        case .base: return "UniSpeechModel"
+        case .ctc: return "UniSpeechForCTC"
+        case .classification: return "UniSpeechForSequenceClassification"
+        case .pretraining: return "UniSpeechForPreTraining"
+        }
+    }
+
+    /// The parts present among `canonicalNames`, in `allCases` order.
+    public static func present(in canonicalNames: [String]) -> [ModelHead] {
+        allCases.filter { head in canonicalNames.contains { name in head.namePrefixes.contains { name.hasPrefix($0) } } }
     }
 }
 
