@@ -17,10 +17,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndfile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "UniSpeech",
-            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CZlib"]
+            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr"]
         ),
         .executableTarget(
             name: "unispeech",

@@ -16,8 +16,12 @@ struct Convert: ParsableCommand {
     @Option(help: "How to store the weights: \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var dtype: WeightFormat = .f32
 
+    @Flag(help: "Run verify against the source after writing (exit 1 when it fails).")
+    var verify = false
+
     func run() throws {
         let result = try NativeConversion.convert(hfDirectory: hfDirectory, to: output, format: dtype)
         print(result.text)
+        if verify { try Verify.afterWriting(candidate: output, reference: hfDirectory) }
     }
 }

@@ -14,6 +14,9 @@ struct Quantize: ParsableCommand {
     @Option(help: "f16 or int8.")
     var dtype: WeightFormat
 
+    @Flag(help: "Run verify against the source after writing (exit 1 when it fails).")
+    var verify = false
+
     func validate() throws {
         guard dtype != .f32 else { throw ValidationError("--dtype must be f16 or int8") }
     }
@@ -21,5 +24,6 @@ struct Quantize: ParsableCommand {
     func run() throws {
         let result = try NativeConversion.quantize(native: input, to: output, format: dtype)
         print(result.text)
+        if verify { try Verify.afterWriting(candidate: output, reference: input) }
     }
 }

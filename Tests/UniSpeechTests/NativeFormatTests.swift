@@ -2,13 +2,6 @@ import Foundation
 import Testing
 @testable import UniSpeech
 
-/// A fresh directory under the system temporary directory, removed by the caller's `defer`.
-func makeScratchDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("unispeech-format-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
 enum FormatFixtures {
     static let ctc = Fixtures.path("format/tiny-ctc")
     static let pretraining = Fixtures.path("format/tiny-pretraining")
@@ -49,9 +42,8 @@ enum FormatFixtures {
 
 @Suite struct NativeRoundTripTests {
     @Test func f32ConversionKeepsEveryTensorAndTheMetadata() throws {
-        let scratch = try makeScratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let output = scratch + "/ctc.unispeech"
+        let scratch = try ScratchDirectory("format")
+        let output = scratch.file("ctc.unispeech")
         let result = try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: output, format: .f32)
         #expect(result.reports.isEmpty)
 
@@ -83,9 +75,8 @@ enum FormatFixtures {
     }
 
     @Test func f16StoresTheTableTensorsHalvedAndTheRestExactly() throws {
-        let scratch = try makeScratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let output = scratch + "/ctc-f16.unispeech"
+        let scratch = try ScratchDirectory("format")
+        let output = scratch.file("ctc-f16.unispeech")
         let result = try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: output, format: .f16)
         let source = try HFCheckpoint.open(directory: FormatFixtures.ctc).weights
         let reader = try NativeReader(path: output)
@@ -111,9 +102,8 @@ enum FormatFixtures {
     }
 
     @Test func int8StoresLinearLayersWithPerChannelScales() throws {
-        let scratch = try makeScratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let output = scratch + "/pre-int8.unispeech"
+        let scratch = try ScratchDirectory("format")
+        let output = scratch.file("pre-int8.unispeech")
         let result = try NativeConversion.convert(hfDirectory: FormatFixtures.pretraining, to: output, format: .int8)
         let source = try HFCheckpoint.open(directory: FormatFixtures.pretraining).weights
         let reader = try NativeReader(path: output)
@@ -155,9 +145,8 @@ enum FormatFixtures {
     }
 
     @Test func quantizeOfANativeFileMatchesDirectConversion() throws {
-        let scratch = try makeScratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let f32 = scratch + "/ctc.unispeech", viaQuantize = scratch + "/ctc-q.unispeech", direct = scratch + "/ctc-d.unispeech"
+        let scratch = try ScratchDirectory("format")
+        let f32 = scratch.file("ctc.unispeech"), viaQuantize = scratch.file("ctc-q.unispeech"), direct = scratch.file("ctc-d.unispeech")
         try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: f32, format: .f32)
         let quantized = try NativeConversion.quantize(native: f32, to: viaQuantize, format: .int8)
         try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: direct, format: .int8)
@@ -223,38 +212,34 @@ enum FormatFixtures {
 
 @Suite struct NativeWriteSafetyTests {
     @Test func refusesToOverwriteAnInputAndLeavesNoTemporaryFile() throws {
-        let scratch = try makeScratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        for name in ["config.json", "model.safetensors", "vocab.json", "preprocessor_config.json"] {
-            try FileManager.default.copyItem(atPath: FormatFixtures.ctc + "/" + name, toPath: scratch + "/" + name)
+        let scratch = try ScratchDirectory("format")
+        try scratch.copyFiles(of: FormatFixtures.ctc)
+        let before = FileManager.default.contents(atPath: scratch.file("model.safetensors"))
+        #expect(throws: OutputFileError.sameAsInput(path: scratch.file("model.safetensors"))) {
+            try NativeConversion.convert(hfDirectory: scratch.path, to: scratch.file("model.safetensors"), format: .f32)
         }
-        let before = FileManager.default.contents(atPath: scratch + "/model.safetensors")
-        #expect(throws: OutputFileError.sameAsInput(path: scratch + "/model.safetensors")) {
-            try NativeConversion.convert(hfDirectory: scratch, to: scratch + "/model.safetensors", format: .f32)
-        }
-        #expect(FileManager.default.contents(atPath: scratch + "/model.safetensors") == before)
-        let output = scratch + "/out.unispeech"
-        try NativeConversion.convert(hfDirectory: scratch, to: output, format: .f32)
+        #expect(FileManager.default.contents(atPath: scratch.file("model.safetensors")) == before)
+        let output = scratch.file("out.unispeech")
+        try NativeConversion.convert(hfDirectory: scratch.path, to: output, format: .f32)
         #expect(throws: OutputFileError.sameAsInput(path: output)) {
             try NativeConversion.quantize(native: output, to: output, format: .int8)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).filter { $0.hasPrefix(".") }.isEmpty)
+        #expect(try scratch.entries().filter { $0.hasPrefix(".") }.isEmpty)
     }
 
     @Test func aFailedConversionWritesNothing() throws {
-        let scratch = try makeScratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try ScratchDirectory("format")
         let weights = InMemoryTensors(entries: [
             ("feature_projection.projection.weight", [2, 2], [1, 2, .nan, 4]),
         ])
         let contents = ModelContents(architecture: "UniSpeechModel", config: .object([]), preprocessorConfig: nil,
                                      vocabulary: nil, tokenizerConfig: nil, specialTokens: nil,
                                      source: .object([]), weights: weights, inputFiles: [])
-        let output = scratch + "/broken.unispeech"
+        let output = scratch.file("broken.unispeech")
         #expect(throws: QuantizeError.nonFinite(source: "memory", name: "feature_projection.projection.weight")) {
             try NativeConversion.write(contents, to: output, format: .int8)
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch).isEmpty, "no output and no temporary file")
+        #expect(try scratch.entries().isEmpty, "no output and no temporary file")
     }
 }
 
@@ -275,21 +260,22 @@ struct InMemoryTensors: TensorSource {
 @Suite struct NativeReaderRejectionTests {
     /// A valid f32 native file of the tiny CTC fixture, its header JSON and the data section bytes.
     struct Sample {
-        let directory: String
+        let scratch: ScratchDirectory
+        var directory: String { scratch.path }
         let path: String
         let header: JSONValue
         let data: [UInt8]
     }
 
     static func makeSample() throws -> Sample {
-        let directory = try makeScratchDirectory()
-        let path = directory + "/sample.unispeech"
+        let scratch = try ScratchDirectory("format")
+        let path = scratch.file("sample.unispeech")
         try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: path, format: .int8)
         let reader = try NativeReader(path: path)
         let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
         let headerLength = Int(bytes[16..<24].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
         let dataStart = NativeFormat.aligned(NativeFormat.prefixLength + headerLength)
-        return Sample(directory: directory, path: path, header: reader.header.json, data: Array(bytes[dataStart...]))
+        return Sample(scratch: scratch, path: path, header: reader.header.json, data: Array(bytes[dataStart...]))
     }
 
     /// Writes prefix + `header` + padding + `data` to a new file.
@@ -317,14 +303,12 @@ struct InMemoryTensors: TensorSource {
 
     @Test func acceptsTheUnchangedSample() throws {
         let sample = try Self.makeSample()
-        defer { try? FileManager.default.removeItem(atPath: sample.directory) }
         let path = try Self.write(sample.header, data: sample.data, in: sample.directory)
         try NativeReader(path: path).checkChecksums()
     }
 
     @Test func rejectsWrongMagicAndNewerVersion() throws {
         let sample = try Self.makeSample()
-        defer { try? FileManager.default.removeItem(atPath: sample.directory) }
         var bytes = [UInt8](FileManager.default.contents(atPath: sample.path)!)
         bytes[0] = UInt8(ascii: "X")
         let wrongMagic = sample.directory + "/magic.unispeech"
@@ -337,7 +321,6 @@ struct InMemoryTensors: TensorSource {
 
     @Test func rejectsBadLayouts() throws {
         let sample = try Self.makeSample()
-        defer { try? FileManager.default.removeItem(atPath: sample.directory) }
         let rows = sample.header["tensors"]!.arrayValue!
         let last = rows.count - 1
         let lastOffset = rows[last]["offset"]!.intValue!
@@ -374,7 +357,6 @@ struct InMemoryTensors: TensorSource {
 
     @Test func detectsDamagedDataOnlyWhenChecking() throws {
         let sample = try Self.makeSample()
-        defer { try? FileManager.default.removeItem(atPath: sample.directory) }
         let rows = sample.header["tensors"]!.arrayValue!
         let target = rows[3]
         var data = sample.data

@@ -1,21 +1,11 @@
-import CZlib
 import Foundation
 
-/// CRC-32 (the zlib / IEEE polynomial) of tensor bytes, computed by zlib.
-public enum CRC32 {
-    /// The checksum of `bytes`.
-    public static func checksum(_ bytes: TensorBytes) -> UInt32 {
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
-            let value = base.withMemoryRebound(to: UInt8.self, capacity: raw.count) {
-                crc32_z(0, $0, z_size_t(raw.count))
-            }
-            return UInt32(truncatingIfNeeded: value)
-        }
-    }
+extension CRC32 {
+    /// The checksum of tensor bytes (the zip / zlib polynomial; the implementation lives in Checkpoint/CRC32.swift).
+    static func checksum(_ bytes: TensorBytes) -> UInt32 { bytes.withUnsafeBytes { checksum($0) } }
 
     /// Eight lower-case hex digits, as the native header stores it.
-    public static func hex(_ value: UInt32) -> String {
+    static func hex(_ value: UInt32) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 8 - digits.count) + digits
     }
