@@ -250,6 +250,9 @@ struct RestrictedUnpickler {
                 let module = try line(at: start)
                 let name = try line(at: start)
                 try push(.global(try allowed(module: module, name: name)))
+            case 0x69:                                                        // INST (refused by name; torch.save never emits it)
+                let global = try allowed(module: try line(at: start), name: try line(at: start))
+                throw malformed(start, "INST of \(global) is not part of a state dict")
             case 0x93:                                                        // STACK_GLOBAL
                 let name = try pop(start)
                 let module = try pop(start)

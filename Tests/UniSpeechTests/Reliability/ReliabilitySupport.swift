@@ -3,7 +3,7 @@ import Testing
 @testable import UniSpeech
 
 /// A fresh directory under the system temp directory, removed by `remove()`.
-struct ScratchDirectory {
+struct ReliabilityScratch {
     let path: String
 
     init(_ label: String = "reliability") throws {
