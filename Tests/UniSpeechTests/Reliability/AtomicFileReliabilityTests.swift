@@ -6,7 +6,7 @@ import Testing
     private struct Interrupted: Error {}
 
     @Test func writesTheWholeFileAndLeavesNoTemporary() throws {
-        let scratch = try ReliabilityScratch("atomic")
+        let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
         let path = scratch.file("out.bin")
         try AtomicFile.write(to: path) { sink in
@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func errorInTheMiddleLeavesNoOutput() throws {
-        let scratch = try ReliabilityScratch("atomic")
+        let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
         let path = scratch.file("out.bin")
         #expect(throws: Interrupted.self) {
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func errorKeepsTheOldFileIntact() throws {
-        let scratch = try ReliabilityScratch("atomic")
+        let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
         let path = try scratch.write("out.bin", "old contents")
         #expect(throws: Interrupted.self) {
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func replacesAnExistingFileWhole() throws {
-        let scratch = try ReliabilityScratch("atomic")
+        let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
         let path = try scratch.write("out.bin", String(repeating: "x", count: 1000))
         try AtomicFile.write(to: path) { try $0.write(Array("short".utf8)) }
@@ -60,7 +60,7 @@ import Testing
 
     @Test(arguments: ["same path", "other spelling", "symlink", "hard link"])
     func refusesToOverwriteAnInput(_ alias: String) throws {
-        let scratch = try ReliabilityScratch("atomic")
+        let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
         let input = try scratch.write("model.unispeech", "input bytes")
         let target: String
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func missingDirectoryIsAClearError() throws {
-        let scratch = try ReliabilityScratch("atomic")
+        let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
         let path = scratch.file("no/such/dir/out.bin")
         do {

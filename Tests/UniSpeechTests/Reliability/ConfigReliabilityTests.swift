@@ -37,7 +37,7 @@ struct BrokenConfig: CustomTestStringConvertible, Sendable {
 @Suite struct ConfigReliabilityTests {
     @Test(arguments: BrokenConfig.all)
     func brokenConfigIsRefusedNamingTheFile(_ broken: BrokenConfig) throws {
-        let scratch = try ReliabilityScratch("config")
+        let scratch = try ScratchDirectory("config")
         defer { scratch.remove() }
         try scratch.write("model.safetensors", SafetensorsBytes.valid)
         if var text = broken.text {

@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func scansASafetensorsFile() throws {
-        let scratch = try ReliabilityScratch("finite")
+        let scratch = try ScratchDirectory("finite")
         defer { scratch.remove() }
         let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
         let path = try scratch.write("nan.safetensors",

@@ -91,7 +91,7 @@ struct BrokenSafetensors: CustomTestStringConvertible, Sendable {
 @Suite struct SafetensorsReliabilityTests {
     @Test(arguments: BrokenSafetensors.all)
     func brokenFileIsRefusedWithAClearError(_ broken: BrokenSafetensors) throws {
-        let scratch = try ReliabilityScratch("safetensors")
+        let scratch = try ScratchDirectory("safetensors")
         defer { scratch.remove() }
         let path = try scratch.write("broken.safetensors", broken.bytes)
         do {
@@ -105,14 +105,14 @@ struct BrokenSafetensors: CustomTestStringConvertible, Sendable {
     }
 
     @Test func validFileStillReads() throws {
-        let scratch = try ReliabilityScratch("safetensors")
+        let scratch = try ScratchDirectory("safetensors")
         defer { scratch.remove() }
         let reader = try SafetensorsReader(path: try scratch.write("ok.safetensors", SafetensorsBytes.valid))
         #expect(try reader.floats("w") == [1, 2])  // exact: the f32 bits are stored as written
     }
 
     @Test func directoryAndMissingFileAreClearErrors() throws {
-        let scratch = try ReliabilityScratch("safetensors")
+        let scratch = try ScratchDirectory("safetensors")
         defer { scratch.remove() }
         #expect(throws: MappedFile.Failure.cannotOpen(path: scratch.path, reason: "not a regular file")) {
             try SafetensorsReader(path: scratch.path)
@@ -125,7 +125,7 @@ struct BrokenSafetensors: CustomTestStringConvertible, Sendable {
 
     /// A file that claims a 100 MB header but holds 16 bytes must fail without reading or allocating it.
     @Test func absurdHeaderLengthAllocatesNothing() throws {
-        let scratch = try ReliabilityScratch("safetensors")
+        let scratch = try ScratchDirectory("safetensors")
         defer { scratch.remove() }
         let path = try scratch.write("huge.safetensors", SafetensorsBytes.file(header: "{}", declaredLength: 99_999_999))
         let before = residentBytes()

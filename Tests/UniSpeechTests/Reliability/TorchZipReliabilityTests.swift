@@ -89,7 +89,7 @@ struct BrokenTorchZip: CustomTestStringConvertible, Sendable {
 
 @Suite struct TorchZipReliabilityTests {
     @Test func builderMakesAReadableCheckpoint() throws {
-        let scratch = try ReliabilityScratch("torchzip")
+        let scratch = try ScratchDirectory("torchzip")
         defer { scratch.remove() }
         let reader = try TorchZipReader(path: try scratch.write("ok.bin", TorchZipBytes.archive(TorchZipBytes.members())))
         #expect(reader.tensors == [TensorInfo(name: "w", dtype: .f32, shape: [2, 2])])
@@ -98,7 +98,7 @@ struct BrokenTorchZip: CustomTestStringConvertible, Sendable {
 
     @Test(arguments: BrokenTorchZip.all)
     func brokenCheckpointIsRefusedWithAClearError(_ broken: BrokenTorchZip) throws {
-        let scratch = try ReliabilityScratch("torchzip")
+        let scratch = try ScratchDirectory("torchzip")
         defer { scratch.remove() }
         let path = try scratch.write("pytorch_model.bin", broken.bytes)
         do {
@@ -112,7 +112,7 @@ struct BrokenTorchZip: CustomTestStringConvertible, Sendable {
     }
 
     @Test func corruptTensorDataFailsWhenRead() throws {
-        let scratch = try ReliabilityScratch("torchzip")
+        let scratch = try ScratchDirectory("torchzip")
         defer { scratch.remove() }
         var members = TorchZipBytes.members()
         members[2].crc = members[2].data.withUnsafeBytes { CRC32.checksum($0) }
@@ -127,7 +127,7 @@ struct BrokenTorchZip: CustomTestStringConvertible, Sendable {
 
     /// Cuts a real torch.save file at many points; every cut is a clear error, never a crash.
     @Test func truncatedRealCheckpointAtManyPoints() throws {
-        let scratch = try ReliabilityScratch("torchzip")
+        let scratch = try ScratchDirectory("torchzip")
         defer { scratch.remove() }
         let original = [UInt8](FileManager.default.contents(atPath: Fixtures.path("checkpoints/ctc-bin/pytorch_model.bin"))!)
         let path = scratch.file("cut.bin")
