@@ -199,7 +199,7 @@ struct RestrictedUnpickler {
                 let raw = try fixed(count)
                 var value: UInt64 = 0
                 for (index, b) in raw.enumerated() { value |= UInt64(b) << (8 * UInt64(index)) }
-                if count > 0 && count < 8 && raw[count - 1] & 0x80 != 0 { value |= ~0 << (8 * UInt64(count)) }
+                if count < 8, let last = raw.last, last & 0x80 != 0 { value |= ~0 << (8 * UInt64(count)) }
                 try push(.int(Int64(bitPattern: value)))
             case 0x47:                                                        // BINFLOAT (big-endian)
                 let raw = try fixed(8)

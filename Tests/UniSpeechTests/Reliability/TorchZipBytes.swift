@@ -12,6 +12,8 @@ enum TorchZipBytes {
         var offset = 0
         var shape = [2, 2]
         var strides = [2, 1]
+        /// The storage offset's pickle bytes, when not the plain 8-byte LONG1 of `offset`.
+        var offsetOpcodes: [UInt8]? = nil
     }
 
     /// The data.pkl of an OrderedDict of `tensors`, with the opcodes torch.save (protocol 2) uses.
@@ -21,7 +23,7 @@ enum TorchZipBytes {
             out += text(tensor.name) + global("torch._utils", "_rebuild_tensor_v2") + [0x28]
             out += [0x28] + text("storage") + global("torch", tensor.storageType) + text(tensor.storageKey) + text("cpu")
                 + int(tensor.storageElements) + [0x74, 0x51]  // TUPLE, BINPERSID
-            out += int(tensor.offset) + [0x28] + tensor.shape.flatMap(int) + [0x74] + [0x28] + tensor.strides.flatMap(int) + [0x74]
+            out += (tensor.offsetOpcodes ?? int(tensor.offset)) + [0x28] + tensor.shape.flatMap(int) + [0x74] + [0x28] + tensor.strides.flatMap(int) + [0x74]
             out += [0x89] + global("collections", "OrderedDict") + [0x29, 0x52] + [0x74, 0x52]  // False, hooks, TUPLE, REDUCE
         }
         return out + [0x75, 0x2E]  // SETITEMS, STOP

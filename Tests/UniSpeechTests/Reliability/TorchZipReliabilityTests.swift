@@ -65,6 +65,11 @@ struct BrokenTorchZip: CustomTestStringConvertible, Sendable {
                 $0.shape = [1]
                 $0.strides = [1]
             },
+            tensor("storage offset -1 as a 2-byte LONG1 (sign extension)", expected: "negative storage offset") {
+                $0.offsetOpcodes = [0x8A, 2, 0xFF, 0xFF]
+            },
+            pickle("LONG1 as the first opcode (fuzzer crash: slice index)", expected: "unsupported pickle opcode 0x0 at byte 4",
+                   Array("igJ9cQAoWAMAcgAAAAAAAGYzMnEBiX1xAChYAwByAAAAAAAAZjMycQGJaAopUnEUdHEVUnEWWASF".base64Decoded)),
             tensor("sizes and strides of different ranks", expected: "2 sizes but 1 strides") { $0.strides = [1] },
             tensor("negative size", expected: "not a non-negative integer") { $0.shape = [-1, 2] },
             tensor("element count overflows through zero strides", expected: "has more elements than its storage") {
@@ -85,6 +90,11 @@ struct BrokenTorchZip: CustomTestStringConvertible, Sendable {
             pickle("duplicate tensor names", expected: "state-dict key 'w' appears twice", TorchZipBytes.statePickle([.init(), .init()])),
         ]
     }()
+}
+
+extension String {
+    /// The bytes of this base64 text (fuzzer artifacts are quoted in base64).
+    var base64Decoded: [UInt8] { [UInt8](Data(base64Encoded: self)!) }
 }
 
 @Suite struct TorchZipReliabilityTests {
