@@ -48,6 +48,7 @@ fuzz: fuzz-build
 		grep -E '^(stat::|Done)' $$work/log.txt; \
 	done
 
-# The test suite under AddressSanitizer, in its own build directory.
+# The test suite under AddressSanitizer (and LeakSanitizer, minus the toolchain's own leaks listed in
+# Fuzz/lsan.supp), in its own build directory.
 asan: setup
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
