@@ -21,8 +21,26 @@ release: setup
 test: setup
 	$(SWIFT) test
 
+# The demo: digit models trained by scripts/train_demo.py on espeak-ng speech, held-out audio (unseen voice).
+DEMO_CTC := examples/unispeech-digits-ctc
+DEMO_CLASSIFIER := examples/unispeech-digits-classifier
+DEMO_AUDIO := $(sort $(wildcard examples/audio/*.wav))
+DEMO_WORDS := $(sort $(wildcard examples/audio/word-*.wav))
+DEMO_OUT := .build/demo
+
 demo: release
-	$(BIN) --help
+	@mkdir -p $(DEMO_OUT)
+	@echo "== the CTC model: transcripts of held-out audio (two files are 44.1 kHz stereo, resampled)"
+	$(BIN) run $(DEMO_CTC) $(DEMO_AUDIO)
+	@echo "== the classifier: which digit was said"
+	$(BIN) run $(DEMO_CLASSIFIER) $(DEMO_WORDS)
+	@echo "== convert to .unispeech (f32 and int8), inspect, verify int8 against the HF original"
+	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-f32.unispeech --dtype f32
+	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-int8.unispeech --dtype int8
+	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
+	$(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $(DEMO_AUDIO)
+	@echo "== transcripts from the int8 file"
+	$(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $(DEMO_AUDIO)
 
 clean:
 	rm -rf .build

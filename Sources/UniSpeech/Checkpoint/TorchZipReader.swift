@@ -49,6 +49,7 @@ public struct TorchZipReader: TensorSource {
 
     public var sourceDescription: String { path }
 
+    /// Opens the archive and reads the state dict; tensor bytes are read only by `bytes(of:)`.
     public init(path: String) throws {
         self.path = path
         file = try MappedFile(path: path)
