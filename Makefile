@@ -48,8 +48,8 @@ clean:
 # Fuzzing: libFuzzer + AddressSanitizer harnesses in Fuzz/ (a separate package), each run for
 # FUZZ_TIME seconds, one after another, on one core; new inputs and crashes go to Fuzz/.work/<name>/.
 FUZZ_TIME ?= 600
-FUZZ_HARNESSES := Safetensors
-FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+FUZZ_HARNESSES := Safetensors Unpickler TorchZip
+FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
 .PHONY: fuzz fuzz-build asan
 
@@ -61,11 +61,12 @@ fuzz: fuzz-build
 		work=Fuzz/.work/$$name; mkdir -p $$work/corpus; \
 		dict=""; [ -f Fuzz/$$name.dict ] && dict="-dict=Fuzz/$$name.dict"; \
 		echo "fuzzing $$name for $(FUZZ_TIME) s"; \
-		Fuzz/.build/release/Fuzz$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		SWIFT_BACKTRACE=enable=no Fuzz/.build/release/Fuzz$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 			-artifact_prefix=$$work/ $$dict $$work/corpus Fuzz/Corpus/$$name 2>$$work/log.txt || { tail -40 $$work/log.txt; exit 1; }; \
 		grep -E '^(stat::|Done)' $$work/log.txt; \
 	done
 
-# The test suite under AddressSanitizer, in its own build directory.
+# The test suite under AddressSanitizer (and LeakSanitizer, minus the toolchain's own leaks listed in
+# Fuzz/lsan.supp), in its own build directory.
 asan: setup
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan

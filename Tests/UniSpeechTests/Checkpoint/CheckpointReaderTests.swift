@@ -167,8 +167,8 @@ import Testing
     }
 
     @Test func unknownOpcodeIsNamedByValue() {
-        #expect(throws: PickleError.unknownOpcode(source: "data.pkl", opcode: 0x69, offset: 2)) {
-            try Self.unpickle([0x80, 0x02, 0x69] + Array("builtins\nfoo\n".utf8))
+        #expect(throws: PickleError.unknownOpcode(source: "data.pkl", opcode: 0x6F, offset: 2)) {
+            try Self.unpickle([0x80, 0x02, 0x6F] + Array("builtins\nfoo\n".utf8))
         }
     }
 
