@@ -48,7 +48,7 @@ clean:
 # Fuzzing: libFuzzer + AddressSanitizer harnesses in Fuzz/ (a separate package), each run for
 # FUZZ_TIME seconds, one after another, on one core; new inputs and crashes go to Fuzz/.work/<name>/.
 FUZZ_TIME ?= 600
-FUZZ_HARNESSES := Safetensors Unpickler TorchZip
+FUZZ_HARNESSES := Safetensors Unpickler TorchZip Native
 FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
 .PHONY: fuzz fuzz-build asan
