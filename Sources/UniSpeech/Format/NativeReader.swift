@@ -56,6 +56,9 @@ public struct NativeReader: TensorSource {
             throw NativeFormatError.badHeader(path: path, reason: "header says format version \(header.formatVersion) but the prefix says \(version)")
         }
         dataStart = NativeFormat.aligned(NativeFormat.prefixLength + Int(headerLength))
+        guard dataStart <= file.count else {
+            throw NativeFormatError.truncated(path: path, reason: "the data section would start at byte \(dataStart), past the end of the \(file.count)-byte file")
+        }
         try Self.checkLayout(header.tensors, dataLength: file.count - dataStart, path: path)
         config = try UniSpeechConfig(json: header.config, source: path + " (config)")
         self.header = header
