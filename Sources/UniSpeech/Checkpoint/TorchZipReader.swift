@@ -81,11 +81,11 @@ public struct TorchZipReader: TensorSource {
             guard !overflow, storageBytes == entry.size else {
                 throw fail("storage '\(record.storageKey)' holds \(record.storageElements) \(record.dtype.rawValue) elements but its entry has \(entry.size) bytes")
             }
-            guard let extent = Self.extent(record), extent <= record.storageElements else {
-                throw fail("view (offset \(record.offset), shape \(record.shape), strides \(record.strides)) reaches past its storage of \(record.storageElements) elements")
-            }
             guard let elements = TensorInfo.checkedElementCount(record.shape), elements <= record.storageElements else {
                 throw fail("shape \(record.shape) has more elements than its storage of \(record.storageElements) (an overlapping view)")
+            }
+            guard let extent = Self.extent(record), extent <= record.storageElements else {
+                throw fail("view (offset \(record.offset), shape \(record.shape), strides \(record.strides)) reaches past its storage of \(record.storageElements) elements")
             }
             storages[record.storageKey] = entry
             records[name] = record
