@@ -3,10 +3,13 @@ import Foundation
 /// Why `run` could not start.
 public enum RunError: LocalizedError, Equatable {
     case unsupportedInput(path: String)
+    case inputTooShort(path: String, samples: Int)
 
     public var errorDescription: String? {
         switch self {
         case let .unsupportedInput(path): return "\(path): unsupported input type (expected a .npy file of float32 samples)"
+        case let .inputTooShort(path, samples):
+            return "\(path): \(samples) samples are too short for the model's conv stack to give one frame"
         }
     }
 }
@@ -105,6 +108,9 @@ public enum ModelRun {
         let head = request.head ?? model.defaultHead
         let waveforms = try request.inputPaths.map {
             try loadWaveform(path: $0, samplingRate: bundle.featureExtractor.samplingRate)
+        }
+        for (path, waveform) in zip(request.inputPaths, waveforms) where bundle.config.outputLength(forSamples: waveform.count) == 0 {
+            throw RunError.inputTooShort(path: path, samples: waveform.count)
         }
         let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(waveforms)
         let start = Date()
