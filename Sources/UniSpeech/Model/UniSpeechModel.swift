@@ -62,7 +62,7 @@ extension UniSpeechConfig {
 
 /// The UniSpeech graph in eval mode with every head its weights hold, loaded strictly: a missing tensor, a wrong
 /// shape or a tensor no module reads is an error naming it.
-public final class UniSpeechModel: @unchecked Sendable {
+public final class UniSpeechModel: Sendable {
     public let config: UniSpeechConfig
     public let featureExtractorConfig: FeatureExtractorConfig
     /// What the model was loaded from, for messages.
@@ -138,7 +138,7 @@ public final class UniSpeechModel: @unchecked Sendable {
         let encoded = encoder(projected, batch: size, frames: frames, frameLengths: maskedLengths,
                               recordHiddenStates: head == .classification && config.useWeightedLayerSum)
 
-        var tensors: [NamedTensor]
+        let tensors: [NamedTensor]
         switch head {
         case .base:
             tensors = [NamedTensor(name: "last_hidden_state", shape: [size, frames, hidden], values: encoded.last),
