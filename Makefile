@@ -69,4 +69,4 @@ fuzz: fuzz-build
 # The test suite under AddressSanitizer (and LeakSanitizer, minus the toolchain's own leaks listed in
 # Fuzz/lsan.supp), in its own build directory.
 asan: setup
-	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp:print_suppressions=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan
