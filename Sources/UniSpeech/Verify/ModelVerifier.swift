@@ -102,7 +102,7 @@ public enum ModelVerifier {
         let rate = reference.featureExtractorConfig.samplingRate
         let inputs: [(name: String, samples: [Float])] = request.audioPaths.isEmpty
             ? TestSignals.make(samplingRate: rate)
-            : try request.audioPaths.map { (URL(fileURLWithPath: $0).lastPathComponent, try ModelRun.loadWaveform(path: $0, samplingRate: rate)) }
+            : try request.audioPaths.map { (URL(fileURLWithPath: $0).lastPathComponent, try AudioInput.load(path: $0, samplingRate: Double(rate)).samples) }
         let candidateBatch = FeatureExtractor(config: candidate.featureExtractorConfig).makeBatch(inputs.map(\.samples))
         let referenceBatch = FeatureExtractor(config: reference.featureExtractorConfig).makeBatch(inputs.map(\.samples))
 
