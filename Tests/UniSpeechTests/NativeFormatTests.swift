@@ -164,6 +164,16 @@ enum FormatFixtures {
         #expect(Double(a.fileSize) <= 0.55 * Double(f32Size), "int8 \(a.fileSize) vs f32 \(f32Size) bytes")
     }
 
+    @Test func architectureComesFromTheConfigElseTheHeadTensors() {
+        func tensors(_ names: [String]) -> [TensorInfo] { names.map { TensorInfo(name: $0, dtype: .f32, shape: [1]) } }
+        var config = UniSpeechConfig()
+        #expect(NativeConversion.architecture(config: config, tensors: tensors(["encoder.layer_norm.weight", "lm_head.weight"]))
+                == "UniSpeechForCTC")
+        #expect(NativeConversion.architecture(config: config, tensors: tensors(["encoder.layer_norm.weight"])) == "UniSpeechModel")
+        config.architectures = ["UniSpeechForPreTraining"]
+        #expect(NativeConversion.architecture(config: config, tensors: tensors(["lm_head.weight"])) == "UniSpeechForPreTraining")
+    }
+
     @Test func int8PlanOfABaseModelIsUnderThirtyPercent() throws {
         // The tensor table of UniSpeechForCTC at the base size (hidden 768, 12 layers, 3072 inner, conv 512 x 7).
         let hidden = 768, inner = 3072
