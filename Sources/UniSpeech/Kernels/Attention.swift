@@ -52,7 +52,7 @@ extension Kernels {
             var largest = -Float.infinity
             for j in 0..<columns { largest = max(largest, s[j]) }
             var total: Float = 0
-            for j in 0..<columns { let e = expf(s[j] - largest); s[j] = e; total += e }
+            for j in 0..<columns { let e = FastMath.exp(s[j] - largest); s[j] = e; total += e }
             let inverse = 1 / total
             for j in 0..<columns { s[j] *= inverse }
         }

@@ -46,20 +46,35 @@ extension Kernels {
         precondition(x.count == frames * channels, "group norm input has \(x.count) values, expected \(frames) x \(channels)")
         var sums = [Double](repeating: 0, count: channels)
         var squares = [Double](repeating: 0, count: channels)
+        var scales = [Float](repeating: 0, count: channels)
+        var shifts = [Float](repeating: 0, count: channels)
         x.withUnsafeMutableBufferPointer { xp in
-            for t in 0..<frames {
-                for c in 0..<channels { sums[c] += Double(xp[t * channels + c]) }
-            }
-            let means = sums.map { $0 / Double(frames) }
-            for t in 0..<frames {
-                for c in 0..<channels { let d = Double(xp[t * channels + c]) - means[c]; squares[c] += d * d }
-            }
-            norm.weight.withUnsafeBufferPointer { gamma in
-                norm.bias.withUnsafeBufferPointer { beta in
-                    let scales = (0..<channels).map { Float(1 / (squares[$0] / Double(frames) + Double(norm.epsilon)).squareRoot()) * gamma[$0] }
-                    let shifts = (0..<channels).map { beta[$0] - Float(means[$0]) * scales[$0] }
+            sums.withUnsafeMutableBufferPointer { sum in
+                squares.withUnsafeMutableBufferPointer { square in
                     for t in 0..<frames {
-                        for c in 0..<channels { xp[t * channels + c] = xp[t * channels + c] * scales[c] + shifts[c] }
+                        let row = xp.baseAddress! + t * channels
+                        for c in 0..<channels { sum[c] += Double(row[c]) }
+                    }
+                    for c in 0..<channels { sum[c] /= Double(frames) }  // means
+                    for t in 0..<frames {
+                        let row = xp.baseAddress! + t * channels
+                        for c in 0..<channels { let d = Double(row[c]) - sum[c]; square[c] += d * d }
+                    }
+                    norm.weight.withUnsafeBufferPointer { gamma in
+                        norm.bias.withUnsafeBufferPointer { beta in
+                            for c in 0..<channels {
+                                scales[c] = Float(1 / (square[c] / Double(frames) + Double(norm.epsilon)).squareRoot()) * gamma[c]
+                                shifts[c] = beta[c] - Float(sum[c]) * scales[c]
+                            }
+                        }
+                    }
+                }
+            }
+            scales.withUnsafeBufferPointer { scale in
+                shifts.withUnsafeBufferPointer { shift in
+                    for t in 0..<frames {
+                        let row = xp.baseAddress! + t * channels
+                        for c in 0..<channels { row[c] = row[c] * scale[c] + shift[c] }
                     }
                 }
             }

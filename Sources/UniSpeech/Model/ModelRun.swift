@@ -1,5 +1,17 @@
 import Foundation
 
+/// Why `run` could not start.
+public enum RunError: LocalizedError, Equatable {
+    case inputTooShort(path: String, samples: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .inputTooShort(path, samples):
+            return "\(path): \(samples) samples are too short for the model's conv stack to give one frame"
+        }
+    }
+}
+
 /// What `unispeech run` asks for.
 public struct RunRequest: Sendable {
     public var modelPath: String
@@ -135,6 +147,10 @@ public enum ModelRun {
             let input = try AudioInput.load(path: path, samplingRate: Double(samplingRate))
             waveforms.append(input.samples)
             inputs.append(input.info)
+        }
+        for (path, waveform) in zip(request.inputPaths, waveforms) where bundle.config.outputLength(forSamples: waveform.count) == 0 {
+            Console.progressDone()
+            throw RunError.inputTooShort(path: path, samples: waveform.count)
         }
         Console.progress("running \(head.rawValue) on \(waveforms.count) input(s)")
         let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(waveforms)

@@ -124,7 +124,7 @@ import Testing
 
     /// Hand-written state dicts whose numbers disagree with the archive (their pickle writer is checked with torch.load).
     @Test(arguments: [
-        ("view-past-storage.bin", "reaches past its storage of 4 elements"),
+        ("view-past-storage.bin", "has more elements than its storage of 4"),
         ("storage-size-mismatch.bin", "storage '0' holds 100 F32 elements but its entry has 16 bytes"),
         ("missing-storage.bin", "archive entry 'archive/data/0' is missing"),
     ])
