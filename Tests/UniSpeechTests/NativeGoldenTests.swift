@@ -159,6 +159,15 @@ struct DamagedTensors: TensorSource {
         #expect(missing.stderr.contains("absent.unispeech"))
         let strict = try InspectCommandTests.run(["verify", path, "--reference", golden.directory, "--min-cosine", "1.5"])
         #expect(strict.status == 1, "a cosine above 1 can never be met")
+
+        let f32 = scratch.file("ctc-f32.unispeech"), f16 = scratch.file("ctc-f16.unispeech")
+        #expect(try InspectCommandTests.run(["convert", golden.directory, "-o", f32]).status == 0)
+        let quantized = try InspectCommandTests.run(["quantize", f32, "-o", f16, "--dtype", "f16", "--verify"])
+        #expect(quantized.status == 0, "\(quantized.stderr)")
+        #expect(quantized.stdout.contains("max abs err") && quantized.stdout.contains("PASS"))
+        let refused = try InspectCommandTests.run(["quantize", f32, "-o", scratch.file("same.unispeech"), "--dtype", "f32"])
+        #expect(refused.status == 2, "f32 is not a quantisation")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("same.unispeech")))
     }
 
     @Test func testSignalsAreDeterministicAndDistinct() {
