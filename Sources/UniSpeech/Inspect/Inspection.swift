@@ -72,7 +72,7 @@ public enum Inspector {
     }
 
     /// One note per tensor holding NaN or Inf (reading every tensor, which also checks zip CRCs).
-    private static func nonFiniteNotes(_ source: any TensorSource) throws -> [String] {
+    static func nonFiniteNotes(_ source: any TensorSource) throws -> [String] {
         try FiniteCheck.scan(source).map { "non-finite values in tensor \($0.summary)" }
     }
 

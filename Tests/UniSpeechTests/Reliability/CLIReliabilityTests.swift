@@ -46,6 +46,16 @@ import Testing
         #expect(clean.status == 0 && !clean.stdout.contains("non-finite"))
     }
 
+    @Test func inspectCheckNotesNonFiniteWeightsOfANativeFile() throws {
+        let scratch = try ScratchDirectory("cli")
+        let (model, tensor) = try Self.modelWithNonFiniteWeight(in: scratch)
+        let native = scratch.file("nan.unispeech")
+        #expect(try CLI.run(["convert", model, "-o", native]).status == 0)
+        let result = try CLI.run(["inspect", native, "--check"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("non-finite values in tensor \(tensor): 1 NaN, 1 Inf (first at index 1)"), "\(result.stdout)")
+    }
+
     @Test func verifyRefusesNonFiniteWeights() throws {
         let scratch = try ScratchDirectory("cli")
         let (model, tensor) = try Self.modelWithNonFiniteWeight(in: scratch)
@@ -68,6 +78,7 @@ import Testing
         bytes[bytes.count - 3] ^= 0x04
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         expectCleanFailure(try CLI.run(["verify", path, "--reference", Self.tinyModel]), "is damaged (crc32")
+        expectCleanFailure(try CLI.run(["inspect", path, "--check"]), "is damaged (crc32")
     }
 
     @Test func inspectReportsACorruptTensorInAZip() throws {
