@@ -90,9 +90,6 @@ public struct NativeReader: TensorSource {
         return file.bytes(offset: dataStart + entry.offset, count: entry.byteCount)
     }
 
-    /// The header row of one tensor.
-    public func entry(_ name: String) -> NativeTensorEntry? { entries[name] }
-
     /// Recomputes every tensor's crc32 and throws on the first mismatch.
     public func checkChecksums() throws {
         for entry in header.tensors {

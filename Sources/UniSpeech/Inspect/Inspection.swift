@@ -34,11 +34,15 @@ public enum Inspector {
     /// Sidecar files of a HF directory that inspect lists when present.
     static let sidecarFiles = ["preprocessor_config.json", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
 
-    /// Reads a HF directory or a single weight file; tensor bytes are not touched.
-    public static func open(path: String) throws -> InspectedModel {
+    /// Reads a HF directory, a single weight file or a .unispeech file; tensor bytes are not touched
+    /// unless `checkChecksums` asks for a native file's crc32 check.
+    public static func open(path: String, checkChecksums: Bool = false) throws -> InspectedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError.notFound(path: path)
+        }
+        if !isDirectory.boolValue && NativeFormat.isNativePath(path) {
+            return try openNative(path: path, checkChecksums: checkChecksums)
         }
         return isDirectory.boolValue ? try openDirectory(path) : try openWeightFile(path)
     }

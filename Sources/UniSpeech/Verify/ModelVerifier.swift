@@ -125,7 +125,7 @@ public enum ModelVerifier {
             case .base:
                 break
             case .ctc:
-                let (agreement, transcripts) = compareCTC(c, r, inputs: inputs.map(\.name), candidate: candidateBundle,
+                let (agreement, transcripts) = try compareCTC(c, r, inputs: inputs.map(\.name), candidate: candidateBundle,
                                                              reference: referenceBundle)
                 report.agreements.append(agreement)
                 report.transcripts = transcripts
@@ -179,11 +179,11 @@ public enum ModelVerifier {
 
     /// Frame argmax agreement over the real frames and the greedy transcript of each input.
     static func compareCTC(_ candidate: ModelOutput, _ reference: ModelOutput, inputs: [String], candidate candidateBundle: ModelBundle,
-                           reference referenceBundle: ModelBundle) -> (ArgmaxAgreement, [TranscriptComparison]) {
+                           reference referenceBundle: ModelBundle) throws -> (ArgmaxAgreement, [TranscriptComparison]) {
         let (ct, rt) = (candidate["logits"]!, reference["logits"]!)
         let (frames, vocabulary) = (rt.shape[1], rt.shape[2])
-        let candidateDecoder = GreedyCTCDecoder(bundle: candidateBundle)
-        let referenceDecoder = GreedyCTCDecoder(bundle: referenceBundle)
+        let candidateDecoder = try GreedyCTCDecoder(bundle: candidateBundle)
+        let referenceDecoder = try GreedyCTCDecoder(bundle: referenceBundle)
         var agreement = ArgmaxAgreement(kind: .ctcFrames, agreeing: 0, total: 0)
         var transcripts: [TranscriptComparison] = []
         for (b, length) in reference.frameLengths.enumerated() {
