@@ -49,7 +49,7 @@ clean:
 # Fuzzing: libFuzzer + AddressSanitizer harnesses in Fuzz/ (a separate package), each run for
 # FUZZ_TIME seconds, one after another, on one core; new inputs and crashes go to Fuzz/.work/<name>/.
 FUZZ_TIME ?= 600
-FUZZ_HARNESSES := Safetensors Unpickler TorchZip
+FUZZ_HARNESSES := Safetensors Unpickler TorchZip Native
 FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
 .PHONY: fuzz fuzz-build asan
@@ -70,4 +70,4 @@ fuzz: fuzz-build
 # The test suite under AddressSanitizer (and LeakSanitizer, minus the toolchain's own leaks listed in
 # Fuzz/lsan.supp), in its own build directory.
 asan: setup
-	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp:print_suppressions=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan

@@ -291,7 +291,7 @@ struct InMemoryTensors: TensorSource {
     /// Writes prefix + `header` + padding + `data` to a new file.
     static func write(_ header: JSONValue, data: [UInt8], in directory: String, version: UInt32 = NativeFormat.version) throws -> String {
         let text = Array(header.serialized().utf8)
-        var bytes = NativeWriter.prefix(headerLength: text.count)
+        var bytes = NativeWriter.prefix(header: text)
         bytes.replaceSubrange(8..<12, with: (0..<4).map { UInt8(truncatingIfNeeded: version >> (8 * UInt32($0))) })
         bytes += text
         bytes += [UInt8](repeating: 0, count: NativeFormat.aligned(bytes.count) - bytes.count)

@@ -2,7 +2,8 @@ import Foundation
 
 extension Inspector {
     /// Reads a .unispeech file for inspect: header facts as extras, tensors as stored (i8 weights and their
-    /// `.scale` tensors included); with `checkChecksums` every tensor's crc32 is recomputed first.
+    /// `.scale` tensors included); with `checkChecksums` every tensor's crc32 is recomputed first and
+    /// tensors holding NaN or Inf are noted.
     static func openNative(path: String, checkChecksums: Bool) throws -> InspectedModel {
         let reader = try NativeReader(path: path)
         if checkChecksums { try reader.checkChecksums() }
@@ -19,7 +20,8 @@ extension Inspector {
         if let scales = try scaleSummary(reader) { extras.append(("int8_scales", scales)) }
         extras.append(("source", .string(sourceSummary(header.source))))
         return InspectedModel(path: path, format: NativeFormat.fileExtension, files: [URL(fileURLWithPath: path).lastPathComponent],
-                              config: reader.config, tensors: reader.tensors, extras: extras)
+                              config: reader.config, tensors: reader.tensors, extras: extras,
+                              notes: checkChecksums ? try nonFiniteNotes(reader) : [])
     }
 
     /// Count of i8 weights and the range of their per-output-channel scales; nil when there are none.

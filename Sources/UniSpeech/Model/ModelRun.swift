@@ -134,6 +134,11 @@ public struct RunReport: Sendable {
 /// Loads a model and inputs, runs one head on the padded batch, decodes it, and writes the outputs when asked.
 public enum ModelRun {
     /// Runs `request` end to end; shows a progress line on a terminal while it reads the inputs.
+    /// The model's own files (the path itself and, for a directory, the files in it), which `--output` must not replace.
+    private static func modelFiles(_ path: String) -> [String] {
+        [path] + ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
+    }
+
     public static func run(_ request: RunRequest) throws -> RunReport {
         Kernels.setThreads(request.threads)
         let bundle = try ModelBundle.open(path: request.modelPath)
@@ -145,6 +150,7 @@ public enum ModelRun {
         for (index, path) in request.inputPaths.enumerated() {
             Console.progress("reading \(index + 1)/\(request.inputPaths.count) \(path)")
             let input = try AudioInput.load(path: path, samplingRate: Double(samplingRate))
+            try FiniteCheck.requireFinite(input.samples, description: path)
             waveforms.append(input.samples)
             inputs.append(input.info)
         }
@@ -162,7 +168,7 @@ public enum ModelRun {
         if let path = request.outputPath {
             try SafetensorsWriter.write(
                 output.tensors.map { SafetensorsWriter.Entry(name: $0.name, shape: $0.shape, floats: $0.values) },
-                metadata: [("head", head.rawValue)], to: path, inputs: request.inputPaths)
+                metadata: [("head", head.rawValue)], to: path, inputs: request.inputPaths + modelFiles(request.modelPath))
         }
         return RunReport(request: request, head: head, samplingRate: samplingRate, inputs: inputs, output: output,
                          meanings: try RunDecoding.decode(output, bundle: bundle), seconds: seconds)

@@ -86,6 +86,10 @@ public enum ModelVerifier {
     public static func verify(_ request: VerifyRequest) throws -> VerifyReport {
         let candidateBundle = try ModelBundle.open(path: request.candidatePath)
         let referenceBundle = try ModelBundle.open(path: request.referencePath)
+        for (path, bundle) in [(request.candidatePath, candidateBundle), (request.referencePath, referenceBundle)] {
+            try (bundle.weights as? NativeReader)?.checkChecksums()
+            try FiniteCheck.requireFinite(bundle.weights, description: path)
+        }
         let candidate = try UniSpeechModel(bundle: candidateBundle)
         let reference = try UniSpeechModel(bundle: referenceBundle)
         guard candidate.availableHeads == reference.availableHeads else {
@@ -103,6 +107,7 @@ public enum ModelVerifier {
         let inputs: [(name: String, samples: [Float])] = request.audioPaths.isEmpty
             ? TestSignals.make(samplingRate: rate)
             : try request.audioPaths.map { (URL(fileURLWithPath: $0).lastPathComponent, try AudioInput.load(path: $0, samplingRate: Double(rate)).samples) }
+        for (input, path) in zip(inputs, request.audioPaths) { try FiniteCheck.requireFinite(input.samples, description: path) }
         let candidateBatch = FeatureExtractor(config: candidate.featureExtractorConfig).makeBatch(inputs.map(\.samples))
         let referenceBatch = FeatureExtractor(config: reference.featureExtractorConfig).makeBatch(inputs.map(\.samples))
 
