@@ -34,13 +34,14 @@ demo: release
 	$(BIN) run $(DEMO_CTC) $(DEMO_AUDIO)
 	@echo "== the classifier: which digit was said"
 	$(BIN) run $(DEMO_CLASSIFIER) $(DEMO_WORDS)
-	@echo "== convert to .unispeech (f32 and int8), inspect, verify int8 against the HF original"
+	@echo "== convert to .unispeech (f32 and int8), verify int8 against the HF original"
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-f32.unispeech --dtype f32
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-int8.unispeech --dtype int8
-	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 	$(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $(DEMO_AUDIO)
 	@echo "== transcripts from the int8 file"
 	$(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $(DEMO_AUDIO)
+	@echo "== inspect the int8 file"
+	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 
 clean:
 	rm -rf .build
