@@ -1,0 +1,28 @@
+/* Small vector kernels the Swift code calls in hot loops, each with an AVX2/F16C
+   path chosen at run time and a portable fallback. */
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when the AVX2 + FMA + F16C paths are used on this CPU. */
+int ck_has_avx2_f16c(void);
+
+/* dst[i] = (float)src[i] for IEEE half-precision bit patterns src. */
+void ck_f16_to_f32(const uint16_t *src, float *dst, size_t count);
+
+/* Asymmetric per-row quantisation of x [rows, cols] (row stride ld) to q [rows, cols] in
+   [0, qmax]: x ~ scale[r] * (q - zero_point[r]); the range always includes 0. */
+void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                         uint8_t *q, float *scale, int32_t *zero_point);
+
+/* out[r, n] = row_scale[r] * col_scale[n] * (acc[r, n] - row_zero[r] * col_sum[n]) + bias[n]
+   for the s32 products acc [rows, cols] of a quantised matmul; bias may be NULL.
+   out has row stride ld_out. */
+void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
+                       const float *row_scale, const int32_t *row_zero,
+                       const float *col_scale, const int32_t *col_sum, const float *bias,
+                       float *out, size_t ld_out);
+
+#endif
