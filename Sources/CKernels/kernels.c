@@ -208,3 +208,131 @@ void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
 #endif
     dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
 }
+
+/* ---- GELU (erf) and softmax ---- */
+
+static void gelu_portable(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+static void softmax_rows_portable(float *s, size_t rows, size_t cols, size_t ld, float scale) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = s + r * ld;
+        float largest = -INFINITY;
+        for (size_t c = 0; c < cols; c++) largest = row[c] > largest ? row[c] : largest;
+        float total = 0;
+        for (size_t c = 0; c < cols; c++) {
+            row[c] = expf((row[c] - largest) * scale);
+            total += row[c];
+        }
+        float inverse = 1 / total;
+        for (size_t c = 0; c < cols; c++) row[c] *= inverse;
+    }
+}
+
+#if CK_X86
+/* erf on [-4, 4] (clamped; |erf| rounds to 1 beyond) as a rational function of x: Eigen's
+   generic_fast_erf_float coefficients, a few ulp from the true value. */
+__attribute__((target("avx2,fma")))
+static inline __m256 erf_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(4.f)), _mm256_set1_ps(-4.f));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(-2.72614225801306e-10f), _mm256_set1_ps(2.77068142495902e-08f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-2.10102402082508e-06f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-5.69250639462346e-05f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-7.34990630326855e-04f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-2.95459980854025e-03f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-1.60960333262415e-02f));
+    p = _mm256_mul_ps(x, p);
+    __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(-1.45660718464996e-05f), _mm256_set1_ps(-2.13374055278905e-04f));
+    q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.68282697438203e-03f));
+    q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-7.37332916720468e-03f));
+    q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.42647390514189e-02f));
+    return _mm256_div_ps(p, q);
+}
+
+/* exp(x) by range reduction to x = n ln2 + r and a degree-5 polynomial (Cephes), ~1-2 ulp. */
+__attribute__((target("avx2,fma")))
+static inline __m256 exp_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447505531f));
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 y = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_add_ps(_mm256_fmadd_ps(y, r2, r), _mm256_set1_ps(1.f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma")))
+static void gelu_avx2(const float *x, float *y, size_t count) {
+    size_t i = 0;
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f), rsqrt2 = _mm256_set1_ps(0.70710678118654752f);
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 e = erf_avx2(_mm256_mul_ps(v, rsqrt2));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e)));
+    }
+    gelu_portable(x + i, y + i, count - i);
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_rows_avx2(float *s, size_t rows, size_t cols, size_t ld, float scale) {
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (size_t r = 0; r < rows; r++) {
+        float *row = s + r * ld;
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + c));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        float largest = -INFINITY;
+        for (int i = 0; i < 8; i++) largest = lanes[i] > largest ? lanes[i] : largest;
+        for (; c < cols; c++) largest = row[c] > largest ? row[c] : largest;
+        const __m256 shift = _mm256_set1_ps(largest);
+        __m256 vtotal = _mm256_setzero_ps();
+        c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 e = exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + c), shift), vscale));
+            _mm256_storeu_ps(row + c, e);
+            vtotal = _mm256_add_ps(vtotal, e);
+        }
+        _mm256_storeu_ps(lanes, vtotal);
+        float total = 0;
+        for (int i = 0; i < 8; i++) total += lanes[i];
+        for (; c < cols; c++) {
+            row[c] = expf((row[c] - largest) * scale);
+            total += row[c];
+        }
+        const __m256 inverse = _mm256_set1_ps(1 / total);
+        c = 0;
+        for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(row + c, _mm256_mul_ps(_mm256_loadu_ps(row + c), inverse));
+        for (; c < cols; c++) row[c] *= 1 / total;
+    }
+}
+#endif
+
+void ck_gelu(const float *x, float *y, size_t count) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        gelu_avx2(x, y, count);
+        return;
+    }
+#endif
+    gelu_portable(x, y, count);
+}
+
+void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        softmax_rows_avx2(s, rows, cols, ld, scale);
+        return;
+    }
+#endif
+    softmax_rows_portable(s, rows, cols, ld, scale);
+}

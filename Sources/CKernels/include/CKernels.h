@@ -25,4 +25,10 @@ void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
                        const float *col_scale, const int32_t *col_sum, const float *bias,
                        float *out, size_t ld_out);
 
+/* y[i] = x[i] * (1 + erf(x[i] / sqrt(2))) / 2, the exact-erf GELU; y may equal x. */
+void ck_gelu(const float *x, float *y, size_t count);
+
+/* Softmax of each row of s [rows, cols] (row stride ld) after multiplying by scale, in place. */
+void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale);
+
 #endif

@@ -1,0 +1,33 @@
+import CKernels
+import Foundation
+import Testing
+
+@Suite struct CKernelsTests {
+    @Test func geluMatchesExactErfGelu() {
+        let x = (0...40000).map { Float(-10 + Double($0) / 2000) }
+        var y = [Float](repeating: .nan, count: x.count)
+        ck_gelu(x, &y, x.count)
+        for (input, output) in zip(x, y) {
+            let exact = 0.5 * Double(input) * (1 + erf(Double(input) / 2.0.squareRoot()))
+            // a few ulp of the result, plus 2e-6 absolute for the rounding of 1 + erf near -1
+            #expect(abs(Double(output) - exact) <= 2e-6 + 1e-6 * abs(exact), "gelu(\(input))")
+        }
+    }
+
+    @Test func softmaxRowsMatchesDoublePrecision() {
+        let rows = 5, columns = 131, stride = 140, scale: Float = 0.125
+        var scores = (0..<(rows * stride)).map { Float(sin(Double($0) * 0.37) * 40) }
+        let original = scores
+        ck_softmax_rows(&scores, rows, columns, stride, scale)
+        for r in 0..<rows {
+            let row = (0..<columns).map { Double(original[r * stride + $0]) * Double(scale) }
+            let largest = row.max()!
+            let total = row.reduce(0) { $0 + exp($1 - largest) }
+            for c in 0..<columns {
+                let exact = exp(row[c] - largest) / total
+                #expect(abs(Double(scores[r * stride + c]) - exact) <= 1e-6 * exact + 1e-12, "row \(r) column \(c)")  // ~8 ulp
+            }
+            for c in columns..<stride { #expect(scores[r * stride + c] == original[r * stride + c]) }  // padding untouched
+        }
+    }
+}
