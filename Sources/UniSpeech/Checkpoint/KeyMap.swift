@@ -26,8 +26,9 @@ public enum KeyMap {
     static let basePrefix = "unispeech."
 
     /// Tensors that eval never reads; a checkpoint may carry them and the loader skips them.
-    public static let ignorableInEval: [String] = [
-        "masked_spec_embed",
+    public static let ignorableInEval: Set<String> = [
+        "masked_spec_embed",  // SpecAugment's mask embedding, used only in training
+        "ctc_proj.weight", "ctc_proj.bias",  // UniSpeechForPreTraining's CTC projection: no eval output reads it
     ]
 
     /// The canonical name of one HF key.

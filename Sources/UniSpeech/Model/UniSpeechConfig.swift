@@ -72,10 +72,7 @@ public struct UniSpeechConfig: Sendable, Equatable {
     public var raw: JSONValue = .object([])
 
     /// Activation names the feature encoder and the feed-forward accept (transformers' ACT2FN subset).
-    public static let supportedActivations: Set<String> = [
-        "gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "relu6", "silu", "swish",
-        "tanh", "sigmoid", "linear", "mish", "elu", "leaky_relu",
-    ]
+    public static var supportedActivations: Set<String> { Activation.names }
 
     public init() {}
 

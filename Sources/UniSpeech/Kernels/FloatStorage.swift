@@ -1,0 +1,92 @@
+/// Read-only f32 values of one weight tensor: the checkpoint's mapped bytes used in place, or owned values.
+public struct FloatStorage: @unchecked Sendable {
+    private enum Backing {
+        case mapped(TensorBytes)
+        case owned([Float])
+    }
+
+    private let backing: Backing
+    /// Number of f32 values.
+    public let count: Int
+
+    /// Uses little-endian f32 `bytes` in place; they must be 4-byte aligned (see `TensorBytes.isAligned`).
+    public init(mappedF32 bytes: TensorBytes) {
+        precondition(bytes.isAligned(to: MemoryLayout<Float>.alignment) && bytes.count % MemoryLayout<Float>.stride == 0,
+                     "mapped f32 storage needs aligned whole floats")
+        backing = .mapped(bytes)
+        count = bytes.count / MemoryLayout<Float>.stride
+    }
+
+    /// Owns `values`.
+    public init(_ values: [Float]) {
+        backing = .owned(values)
+        count = values.count
+    }
+
+    /// True when the values are read from the mapped file without a copy.
+    public var isMapped: Bool {
+        if case .mapped = backing { return true }
+        return false
+    }
+
+    /// Calls `body` with the values; the pointer is valid only inside `body`.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        switch backing {
+        case let .owned(values):
+            return try values.withUnsafeBufferPointer(body)
+        case let .mapped(bytes):
+            return try bytes.withUnsafeBytes { raw in
+                try body(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: Float.self), count: count))
+            }
+        }
+    }
+
+    /// A copy of the values.
+    public var array: [Float] {
+        switch backing {
+        case let .owned(values): return values
+        case .mapped: return withUnsafeBufferPointer { Array($0) }
+        }
+    }
+
+    public subscript(index: Int) -> Float { withUnsafeBufferPointer { $0[index] } }
+}
+
+/// How a linear layer's weight matrix is stored in the checkpoint.
+public enum StoredMatrix: Sendable {
+    /// f32 values (mapped or converted), row-major [out, in].
+    case float(FloatStorage)
+    /// int8 values row-major [out, in] with one f32 scale per output row: W[o, i] = q[o, i] * scale[o].
+    case int8(values: TensorBytes, scales: [Float])
+}
+
+/// Weight and optional bias of a linear map y = x W^T + b; the kernels choose how to multiply.
+public struct LinearWeights: Sendable {
+    public let outFeatures: Int
+    public let inFeatures: Int
+    /// Row-major [out, in].
+    let weight: FloatStorage
+    /// [out], or nil for a layer without bias.
+    let bias: FloatStorage?
+
+    /// Builds the layer from its stored form; int8 is dequantised to f32 here.
+    public init(_ stored: StoredMatrix, bias: FloatStorage?, outFeatures: Int, inFeatures: Int) {
+        self.outFeatures = outFeatures
+        self.inFeatures = inFeatures
+        self.bias = bias
+        switch stored {
+        case let .float(storage):
+            weight = storage
+        case let .int8(values, scales):
+            let quantised = values.load(as: Int8.self)
+            var dequantised = [Float](repeating: 0, count: outFeatures * inFeatures)
+            for row in 0..<outFeatures {
+                let scale = scales[row]
+                for column in 0..<inFeatures {
+                    dequantised[row * inFeatures + column] = Float(quantised[row * inFeatures + column]) * scale
+                }
+            }
+            weight = FloatStorage(dequantised)
+        }
+    }
+}

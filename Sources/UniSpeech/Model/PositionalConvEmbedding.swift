@@ -1,0 +1,35 @@
+/// Grouped conv over time with weight norm, giving relative position information
+/// (UniSpeechPositionalConvEmbedding): conv(padding K/2) -> drop the last frame if K is even -> activation.
+struct PositionalConvEmbedding {
+    let conv: ConvWeights
+    let activation: Activation
+
+    init(config: UniSpeechConfig, weights: WeightLoader) throws {
+        let hidden = config.hiddenSize, kernel = config.numConvPosEmbeddings, groups = config.numConvPosEmbeddingGroups
+        let perGroup = hidden / groups
+        let prefix = "encoder.pos_conv_embed.conv"
+        let magnitude = try weights.floats(prefix + ".weight_g", shape: [1, 1, kernel]).array
+        let direction = try weights.floats(prefix + ".weight_v", shape: [hidden, perGroup, kernel]).array
+        conv = ConvWeights(
+            torchWeight: FloatStorage(Self.weightNorm(magnitude: magnitude, direction: direction, kernel: kernel)),
+            bias: try weights.floats(prefix + ".bias", shape: [hidden]),
+            inChannels: hidden, outChannels: hidden, kernel: kernel, padding: kernel / 2, groups: groups)
+        activation = config.featureActivation
+    }
+
+    /// weight = g * v / ||v|| with the norm over all dims except dim 2 (the tap): v is [out, in, kernel], g is [kernel].
+    static func weightNorm(magnitude: [Float], direction: [Float], kernel: Int) -> [Float] {
+        var squares = [Double](repeating: 0, count: kernel)
+        for (index, value) in direction.enumerated() { squares[index % kernel] += Double(value) * Double(value) }
+        let factors = (0..<kernel).map { Float(Double(magnitude[$0]) / squares[$0].squareRoot()) }
+        return direction.enumerated().map { $0.element * factors[$0.offset % kernel] }
+    }
+
+    /// position embeddings[frames, H] of hidden[frames, H] (one batch item).
+    func callAsFunction(_ hidden: [Float], frames: Int) -> [Float] {
+        var (output, length) = Kernels.conv1d(hidden, length: frames, conv)  // [frames + 1 if K even, H]
+        if length > frames { output.removeLast((length - frames) * conv.outChannels) }  // [frames, H]
+        activation.apply(&output)
+        return output
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// The heads a UniSpeech checkpoint can carry; `base` is the bare UniSpeechModel.
+public enum ModelHead: String, CaseIterable, Sendable {
+    case base, ctc, classification, pretraining
+
+    /// The transformers class with this head.
+    public var architecture: String {
+        switch self {
+        case .base: return "UniSpeechModel"
+        case .ctc: return "UniSpeechForCTC"
+        case .classification: return "UniSpeechForSequenceClassification"
+        case .pretraining: return "UniSpeechForPreTraining"
+        }
+    }
+
+    init?(architecture: String) {
+        guard let head = Self.allCases.first(where: { $0.architecture == architecture }) else { return nil }
+        self = head
+    }
+
+    /// Names of this head's outputs, in transformers' order.
+    public var outputNames: [String] {
+        switch self {
+        case .base: return ["last_hidden_state", "extract_features"]
+        case .ctc, .classification: return ["logits"]
+        case .pretraining: return ["projected_states", "projected_quantized_states", "codevector_perplexity"]
+        }
+    }
+}
+
+/// One named output tensor, row-major f32.
+public struct NamedTensor: Sendable, Equatable {
+    public var name: String
+    public var shape: [Int]
+    public var values: [Float]
+
+    public init(name: String, shape: [Int], values: [Float]) {
+        self.name = name
+        self.shape = shape
+        self.values = values
+    }
+}
+
+/// A head's outputs in transformers' order, with the real frame count of each batch item.
+public struct ModelOutput: Sendable {
+    public var head: ModelHead
+    public var tensors: [NamedTensor]
+    /// Output frames of each item's unpadded samples (the conv length formula); frames past it are padding.
+    public var frameLengths: [Int]
+
+    /// The tensor called `name`, if this head outputs it.
+    public subscript(name: String) -> NamedTensor? { tensors.first { $0.name == name } }
+}
+
+extension UniSpeechConfig {
+    /// The conv stack's and positional conv's activation (`validate` has checked the name).
+    var featureActivation: Activation { Activation(rawValue: featExtractActivation)! }
+    /// The feed-forward activation (`validate` has checked the name).
+    var hiddenActivation: Activation { Activation(rawValue: hiddenAct)! }
+}
+
+/// The UniSpeech graph in eval mode with every head its weights hold, loaded strictly: a missing tensor, a wrong
+/// shape or a tensor no module reads is an error naming it.
+public final class UniSpeechModel: @unchecked Sendable {
+    public let config: UniSpeechConfig
+    public let featureExtractorConfig: FeatureExtractorConfig
+    let featureEncoder: FeatureEncoder
+    let featureProjection: FeatureProjection
+    let encoder: Encoder
+    let ctcHead: CTCHead?
+    let classificationHead: ClassificationHead?
+    let pretrainingHead: PretrainingHead?
+
+    /// Builds the model from a bundle's weights.
+    public init(bundle: ModelBundle) throws {
+        config = bundle.config
+        featureExtractorConfig = bundle.featureExtractor
+        let weights = WeightLoader(bundle.weights)
+        featureEncoder = try FeatureEncoder(config: config, weights: weights)
+        featureProjection = try FeatureProjection(config: config, weights: weights)
+        encoder = try Encoder(config: config, weights: weights)
+        let declared = Set(config.architectures.compactMap(ModelHead.init(architecture:)))
+        func wanted(_ head: ModelHead, marker: String) -> Bool { declared.contains(head) || weights.contains(marker) }
+        ctcHead = wanted(.ctc, marker: CTCHead.marker) ? try CTCHead(config: config, weights: weights) : nil
+        classificationHead = wanted(.classification, marker: ClassificationHead.marker)
+            ? try ClassificationHead(config: config, weights: weights) : nil
+        pretrainingHead = wanted(.pretraining, marker: PretrainingHead.marker)
+            ? try PretrainingHead(config: config, weights: weights) : nil
+        try weights.checkAllUsed()
+    }
+
+    /// Heads this model can run: always `base`, plus each head whose weights were loaded.
+    public var availableHeads: [ModelHead] {
+        var heads: [ModelHead] = [.base]
+        if ctcHead != nil { heads.append(.ctc) }
+        if classificationHead != nil { heads.append(.classification) }
+        if pretrainingHead != nil { heads.append(.pretraining) }
+        return heads
+    }
+
+    /// The head `architectures` names when loaded, else the one head loaded besides base, else base.
+    public var defaultHead: ModelHead {
+        let available = availableHeads
+        if let named = config.architectures.compactMap(ModelHead.init(architecture:)).first(where: available.contains) {
+            return named
+        }
+        return available.last ?? .base
+    }
+
+    /// Runs the forward pass of `head` on a padded batch.
+    public func run(_ batch: InputBatch, head: ModelHead) throws -> ModelOutput {
+        guard availableHeads.contains(head) else {
+            throw ModelError.headNotAvailable(head: head.rawValue, available: availableHeads.map(\.rawValue))
+        }
+        guard batch.batchSize > 0 else { throw ModelError.emptyBatch }
+        let lengths = batch.lengths.map(config.outputLength(forSamples:))
+        if let short = lengths.firstIndex(of: 0) { throw ModelError.inputTooShort(index: short, samples: batch.lengths[short]) }
+        let size = batch.batchSize, padded = batch.paddedLength
+
+        var features: [Float] = []  // [B * T, C]
+        var frames = 0
+        for b in 0..<size {
+            let item = featureEncoder(Array(batch.values[(b * padded)..<((b + 1) * padded)]))  // [T, C]
+            features += item.values
+            frames = item.frames
+        }
+        let rows = size * frames
+        // transformers derives frame masks from the attention mask; without one every padded frame is attended.
+        let maskedLengths: [Int]? = batch.attentionMask.map { mask in
+            (0..<size).map { b in
+                config.outputLength(forSamples: mask[(b * padded)..<((b + 1) * padded)].reduce(0) { $0 + Int($1) })
+            }
+        }
+        let (projected, extractFeatures) = featureProjection(features, rows: rows)  // [B * T, H], [B * T, C]
+        let hidden = config.hiddenSize
+        let encoded = encoder(projected, batch: size, frames: frames, frameLengths: maskedLengths,
+                              recordHiddenStates: head == .classification && config.useWeightedLayerSum)
+
+        var tensors: [NamedTensor]
+        switch head {
+        case .base:
+            tensors = [NamedTensor(name: "last_hidden_state", shape: [size, frames, hidden], values: encoded.last),
+                       NamedTensor(name: "extract_features", shape: [size, frames, extractFeatures.count / max(rows, 1)],
+                                   values: extractFeatures)]
+        case .ctc:
+            let logits = ctcHead!(encoded.last, rows: rows)  // [B * T, vocab]
+            tensors = [NamedTensor(name: "logits", shape: [size, frames, config.vocabSize], values: logits)]
+        case .classification:
+            let logits = classificationHead!(last: encoded.last, hiddenStates: encoded.hiddenStates, batch: size,
+                                             frames: frames, frameLengths: maskedLengths)  // [B, labels]
+            tensors = [NamedTensor(name: "logits", shape: [size, config.numLabels], values: logits)]
+        case .pretraining:
+            let (quantized, perplexity) = pretrainingHead!(extractFeatures: extractFeatures, rows: rows)
+            tensors = [NamedTensor(name: "projected_states", shape: [size, frames, hidden], values: encoded.last),
+                       NamedTensor(name: "projected_quantized_states", shape: [size, frames, hidden], values: quantized),
+                       NamedTensor(name: "codevector_perplexity", shape: [1], values: [perplexity])]
+        }
+        return ModelOutput(head: head, tensors: tensors, frameLengths: lengths)
+    }
+}
