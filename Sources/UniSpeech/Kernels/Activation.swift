@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Element-wise activations by their transformers ACT2FN names.
@@ -17,7 +18,8 @@ public enum Activation: String, Sendable, CaseIterable {
         let tanhCoefficient = (2.0 / Double.pi).squareRoot()
         switch self {
         case .gelu:
-            for i in x.indices { let v = Double(x[i]); x[i] = Float(0.5 * v * (1 + erf(v / 2.0.squareRoot()))) }
+            let count = x.count
+            x.withUnsafeMutableBufferPointer { ck_gelu($0.baseAddress!, $0.baseAddress!, count) }
         case .geluNew, .geluPytorchTanh:
             for i in x.indices { let v = Double(x[i]); x[i] = Float(0.5 * v * (1 + Foundation.tanh(tanhCoefficient * (v + 0.044715 * v * v * v)))) }
         case .geluFast:

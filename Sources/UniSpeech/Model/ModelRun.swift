@@ -97,11 +97,17 @@ public enum ModelRun {
         return try NpyReader.readFloat32Vector(path: path)
     }
 
+    /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load,
+    /// forward and per-phase seconds (benchmarks/run.py reads it).
+    public static let timingVariable = "UNISPEECH_TIMINGS"
+
     /// Runs `request` end to end.
     public static func run(_ request: RunRequest) throws -> RunReport {
         Kernels.setThreads(request.threads)
+        let loadStart = Date()
         let bundle = try ModelBundle.open(path: request.modelPath)
         let model = try UniSpeechModel(bundle: bundle)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
         let head = request.head ?? model.defaultHead
         let waveforms = try request.inputPaths.map {
             try loadWaveform(path: $0, samplingRate: bundle.featureExtractor.samplingRate)
@@ -110,6 +116,11 @@ public enum ModelRun {
         let start = Date()
         let output = try model.run(batch, head: head)
         let seconds = Date().timeIntervalSince(start)
+        if ProcessInfo.processInfo.environment[timingVariable] != nil {
+            let fields = [("load_s", JSONValue.double(loadSeconds)), ("forward_s", .double(seconds))]
+                + output.phaseSeconds.map { ($0.name + "_s", JSONValue.double($0.seconds)) }
+            Console.error("timing: " + JSONValue.object(fields).serialized())
+        }
         if let path = request.outputPath {
             try SafetensorsWriter.write(
                 output.tensors.map { SafetensorsWriter.Entry(name: $0.name, shape: $0.shape, floats: $0.values) },

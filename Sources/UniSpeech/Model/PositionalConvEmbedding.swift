@@ -20,9 +20,21 @@ struct PositionalConvEmbedding {
     /// weight = g * v / ||v|| with the norm over all dims except dim 2 (the tap): v is [out, in, kernel], g is [kernel].
     static func weightNorm(magnitude: [Float], direction: [Float], kernel: Int) -> [Float] {
         var squares = [Double](repeating: 0, count: kernel)
-        for (index, value) in direction.enumerated() { squares[index % kernel] += Double(value) * Double(value) }
+        direction.withUnsafeBufferPointer { v in
+            for start in stride(from: 0, to: v.count, by: kernel) {
+                for tap in 0..<kernel { squares[tap] += Double(v[start + tap]) * Double(v[start + tap]) }
+            }
+        }
         let factors = (0..<kernel).map { Float(Double(magnitude[$0]) / squares[$0].squareRoot()) }
-        return direction.enumerated().map { $0.element * factors[$0.offset % kernel] }
+        var weight = direction
+        weight.withUnsafeMutableBufferPointer { w in
+            factors.withUnsafeBufferPointer { f in
+                for start in stride(from: 0, to: w.count, by: kernel) {
+                    for tap in 0..<kernel { w[start + tap] *= f[tap] }
+                }
+            }
+        }
+        return weight
     }
 
     /// position embeddings[frames, H] of hidden[frames, H] (one batch item).
