@@ -2,9 +2,21 @@ import ArgumentParser
 import UniSpeech
 
 struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Not built yet (see the open issues).")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show a checkpoint's architecture, config, parameter count, sizes by dtype and tensors.")
+
+    @Argument(help: "A HF model directory, a .safetensors / .bin file, or a shard index .json.")
+    var path: String
+
+    @Flag(help: "Print the report as JSON (schemas/inspect.schema.json); it always lists every tensor.")
+    var json = false
+
+    @Flag(help: "List every tensor: name, dtype, shape, bytes.")
+    var tensors = false
 
     func run() throws {
-        throw ValidationError("'inspect' is not built yet")
+        let report = InspectReport(try Inspector.open(path: path))
+        print(json ? report.json().serialized(pretty: true) : report.text(includeTensors: tensors))
     }
 }

@@ -5,6 +5,7 @@ public enum CheckpointError: LocalizedError, Equatable {
     case notFound(path: String)
     case noWeights(directory: String)
     case badSidecar(path: String, reason: String)
+    case unknownWeightFile(path: String)
 
     public var errorDescription: String? {
         switch self {
@@ -12,6 +13,8 @@ public enum CheckpointError: LocalizedError, Equatable {
         case let .noWeights(directory):
             return "\(directory): no weights found (expected model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json)"
         case let .badSidecar(path, reason): return "\(path): \(reason)"
+        case let .unknownWeightFile(path):
+            return "\(path): not a weight file this tool reads (expected .safetensors, .bin / .pt / .pth, or a *.index.json shard index)"
         }
     }
 }
@@ -24,6 +27,8 @@ public struct HFCheckpoint: Sendable {
     public let weights: CanonicalTensorSource
     /// The weight files read, relative to `directory`.
     public let weightFiles: [String]
+    /// How the weights are stored.
+    public let weightLayout: WeightLayout
     /// preprocessor_config.json, when present.
     public let preprocessorConfig: JSONValue?
     /// vocab.json, when present.
@@ -41,22 +46,14 @@ public struct HFCheckpoint: Sendable {
         }
         guard isDirectory.boolValue else { throw CheckpointError.noWeights(directory: directory) }
         let config = try UniSpeechConfig.load(path: directory + "/config.json")
-        let (source, files) = try openWeights(directory: directory)
+        let stored = try StoredWeights.open(directory: directory)
         return HFCheckpoint(
-            directory: directory, config: config, weights: try CanonicalTensorSource(source), weightFiles: files,
+            directory: directory, config: config, weights: try CanonicalTensorSource(stored.source),
+            weightFiles: stored.files, weightLayout: stored.layout,
             preprocessorConfig: try sidecar(directory, "preprocessor_config.json"),
             vocabulary: try sidecar(directory, "vocab.json"),
             tokenizerConfig: try sidecar(directory, "tokenizer_config.json"),
             specialTokens: try sidecar(directory, "special_tokens_map.json"))
-    }
-
-    /// Opens whichever weight layout the directory holds.
-    static func openWeights(directory: String) throws -> (any TensorSource, [String]) {
-        let single = directory + "/model.safetensors"
-        if FileManager.default.fileExists(atPath: single) {
-            return (try SafetensorsReader(path: single), ["model.safetensors"])
-        }
-        throw CheckpointError.noWeights(directory: directory)
     }
 
     private static func sidecar(_ directory: String, _ name: String) throws -> JSONValue? {

@@ -41,6 +41,36 @@ public enum KeyMap {
     }
 }
 
+/// The parts of a UniSpeech model a checkpoint can hold, told apart by canonical tensor names.
+public enum ModelHead: String, Sendable, CaseIterable {
+    case base, ctc, classification, pretraining
+
+    /// Canonical-name prefixes whose presence marks the part.
+    public var namePrefixes: [String] {
+        switch self {
+        case .base: return ["feature_extractor.", "feature_projection.", "encoder."]
+        case .ctc: return ["lm_head."]
+        case .classification: return ["classifier.", "projector.", "layer_weights"]
+        case .pretraining: return ["quantizer.", "project_hid.", "project_q.", "ctc_proj."]
+        }
+    }
+
+    /// The transformers class of a checkpoint holding this head (the base model for `.base`).
+    public var architecture: String {
+        switch self {
+        case .base: return "UniSpeechModel"
+        case .ctc: return "UniSpeechForCTC"
+        case .classification: return "UniSpeechForSequenceClassification"
+        case .pretraining: return "UniSpeechForPreTraining"
+        }
+    }
+
+    /// The parts present among `canonicalNames`, in `allCases` order.
+    public static func present(in canonicalNames: [String]) -> [ModelHead] {
+        allCases.filter { head in canonicalNames.contains { name in head.namePrefixes.contains { name.hasPrefix($0) } } }
+    }
+}
+
 /// A source whose tensors carry canonical names.
 public struct CanonicalTensorSource: TensorSource {
     public let base: any TensorSource

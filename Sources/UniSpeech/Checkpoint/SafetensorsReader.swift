@@ -73,7 +73,12 @@ public struct SafetensorsReader: TensorSource {
 
         var infos: [(info: TensorInfo, range: Range<Int>)] = []
         var metadata: [String: String] = [:]
+        var names = Set<String>()
         for (name, entry) in members {
+            // Distinct bytes can still be equal Swift strings (canonically equivalent Unicode).
+            guard names.insert(name).inserted else {
+                throw SafetensorsError.badHeader(path: path, reason: "duplicate key '\(name)'")
+            }
             if name == "__metadata__" {
                 guard let pairs = entry.objectMembers else {
                     throw SafetensorsError.badHeader(path: path, reason: "__metadata__ is not an object")

@@ -99,7 +99,7 @@ extension JSONValue {
             throw JSONError.invalid(source: source, reason: "parser could not be created")
         }
         defer { json_tokener_free(tokener) }
-        json_tokener_set_flags(tokener, Int32(JSON_TOKENER_STRICT))
+        json_tokener_set_flags(tokener, Int32(JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8))
         let object: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 json_tokener_parse_ex(tokener, $0, Int32(clamping: buffer.count))

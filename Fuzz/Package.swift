@@ -1,0 +1,16 @@
+// swift-tools-version: 6.1
+// libFuzzer harnesses for the readers of untrusted files. Kept apart from the main package so its
+// `swift build` / `swift test` are unaffected; `make fuzz` in the repository root builds and runs them.
+import PackageDescription
+
+let package = Package(
+    name: "unispeech-fuzz",
+    dependencies: [.package(name: "unispeech-swift", path: "..")],
+    targets: [
+        .target(name: "FuzzSupport"),
+        .executableTarget(
+            name: "FuzzSafetensors",
+            dependencies: ["FuzzSupport", .product(name: "UniSpeech", package: "unispeech-swift")]
+        ),
+    ]
+)

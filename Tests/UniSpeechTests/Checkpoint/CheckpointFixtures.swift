@@ -1,0 +1,68 @@
+import Foundation
+@testable import UniSpeech
+
+/// What scripts/make_fixtures.py recorded from PyTorch for each checkpoint fixture (expected.json).
+struct ExpectedCheckpoint {
+    struct Tensor {
+        let dtype: DType
+        let shape: [Int]
+        /// First elements and sum, for the few tensors the script recorded values of.
+        let first: [Double]?
+        let sum: Double?
+        /// Every element, for the views fixture.
+        let values: [Double]?
+    }
+
+    let name: String
+    let layout: String?
+    let architecture: String?
+    let files: [String]
+    let parameterCount: Int?
+    /// Tensors by stored name, in the order of expected.json (sorted by name).
+    let tensors: [(name: String, tensor: Tensor)]
+
+    static let all: [String: ExpectedCheckpoint] = {
+        let path = Fixtures.path("checkpoints/expected.json")
+        let json = try! JSONValue.parse([UInt8](FileManager.default.contents(atPath: path)!), source: path)
+        var result: [String: ExpectedCheckpoint] = [:]
+        for (name, entry) in json.objectMembers! {
+            let tensors = entry["tensors"]!.objectMembers!.map { member in
+                (member.key, Tensor(dtype: DType(rawValue: member.value["dtype"]!.stringValue!)!,
+                                    shape: member.value["shape"]!.arrayValue!.map { $0.intValue! },
+                                    first: member.value["first"]?.arrayValue?.map { $0.doubleValue! },
+                                    sum: member.value["sum"]?.doubleValue,
+                                    values: member.value["values"]?.arrayValue?.map { $0.doubleValue! }))
+            }
+            result[name] = ExpectedCheckpoint(
+                name: name, layout: entry["layout"]?.stringValue, architecture: entry["architecture"]?.stringValue,
+                files: entry["files"]?.arrayValue?.map { $0.stringValue! } ?? [],
+                parameterCount: entry["parameter_count"]?.intValue, tensors: tensors)
+        }
+        return result
+    }()
+
+    /// The HF directory fixtures (every layout).
+    static let directories = ["ctc-safetensors", "ctc-sharded-f16", "ctc-bin", "ctc-bin-legacy-names", "ctc-sharded-bin",
+                              "base-bare", "classification", "pretraining"]
+
+    static func directory(_ name: String) -> String { Fixtures.path("checkpoints/" + name) }
+}
+
+/// A scratch directory removed when the value goes away.
+final class ScratchDirectory {
+    let path: String
+
+    init() {
+        path = NSTemporaryDirectory() + "unispeech-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// Copies a fixture directory's files into this directory.
+    func copyFiles(of directory: String) {
+        for name in try! FileManager.default.contentsOfDirectory(atPath: directory) {
+            try! FileManager.default.copyItem(atPath: directory + "/" + name, toPath: path + "/" + name)
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+@testable import UniSpeech
+
+@Suite struct FiniteCheckReliabilityTests {
+    @Test func findsNaNAndInfInEveryFloatType() {
+        let values: [Float] = [1, .nan, -.infinity, 0, .infinity, -0.0, .greatestFiniteMagnitude, .leastNonzeroMagnitude]
+        let expected = NonFiniteCount(name: "w", nan: 1, infinite: 2, firstIndex: 1)
+        #expect(FiniteCheck.scan(TensorBytes(values: values), dtype: .f32, name: "w") == expected)
+        #expect(FiniteCheck.scan(TensorBytes(values: values.map(Double.init)), dtype: .f64, name: "w") == expected)
+        #expect(FiniteCheck.scan(TensorBytes(values: values.map { Float16($0).bitPattern }), dtype: .f16, name: "w")
+            == NonFiniteCount(name: "w", nan: 1, infinite: 3, firstIndex: 1))  // f32 max rounds to Inf in f16
+        #expect(FiniteCheck.scan(TensorBytes(values: values.map { UInt16($0.bitPattern >> 16) }), dtype: .bf16, name: "w") == expected)
+        #expect(FiniteCheck.scan(values, name: "w") == expected)
+    }
+
+    @Test func finiteDataAndIntegersReportNothing() {
+        #expect(FiniteCheck.scan(TensorBytes(values: [Float](repeating: 3, count: 5)), dtype: .f32, name: "w") == nil)
+        #expect(FiniteCheck.scan(TensorBytes(values: [UInt32(0x7FC0_0000)]), dtype: .i32, name: "i") == nil)
+        #expect(FiniteCheck.scan([], name: "empty") == nil)
+    }
+
+    @Test func scansASafetensorsFile() throws {
+        let scratch = try ScratchDirectory("finite")
+        defer { scratch.remove() }
+        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
+        let path = try scratch.write("nan.safetensors",
+                                     SafetensorsBytes.file(header: header, data: SafetensorsBytes.floats([1, 2, 3, .nan])))
+        let found = try FiniteCheck.scan(SafetensorsReader(path: path))
+        #expect(found == [NonFiniteCount(name: "b", nan: 1, infinite: 0, firstIndex: 1)])
+        #expect(found.first?.summary == "b: 1 NaN, 0 Inf (first at index 1)")
+    }
+}
