@@ -41,10 +41,8 @@ public enum KeyMap {
     }
 }
 
-/// The parts of a UniSpeech model a checkpoint can hold, told apart by canonical tensor names.
-public enum ModelHead: String, Sendable, CaseIterable {
-    case base, ctc, classification, pretraining
-
+/// Which heads a checkpoint holds, told apart by canonical tensor names.
+extension ModelHead {
     /// Canonical-name prefixes whose presence marks the part.
     public var namePrefixes: [String] {
         switch self {
@@ -52,16 +50,6 @@ public enum ModelHead: String, Sendable, CaseIterable {
         case .ctc: return ["lm_head."]
         case .classification: return ["classifier.", "projector.", "layer_weights"]
         case .pretraining: return ["quantizer.", "project_hid.", "project_q.", "ctc_proj."]
-        }
-    }
-
-    /// The transformers class of a checkpoint holding this head (the base model for `.base`).
-    public var architecture: String {
-        switch self {
-        case .base: return "UniSpeechModel"
-        case .ctc: return "UniSpeechForCTC"
-        case .classification: return "UniSpeechForSequenceClassification"
-        case .pretraining: return "UniSpeechForPreTraining"
         }
     }
 

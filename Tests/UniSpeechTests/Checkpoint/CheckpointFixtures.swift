@@ -47,22 +47,3 @@ struct ExpectedCheckpoint {
 
     static func directory(_ name: String) -> String { Fixtures.path("checkpoints/" + name) }
 }
-
-/// A scratch directory removed when the value goes away.
-final class ScratchDirectory {
-    let path: String
-
-    init() {
-        path = NSTemporaryDirectory() + "unispeech-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    /// Copies a fixture directory's files into this directory.
-    func copyFiles(of directory: String) {
-        for name in try! FileManager.default.contentsOfDirectory(atPath: directory) {
-            try! FileManager.default.copyItem(atPath: directory + "/" + name, toPath: path + "/" + name)
-        }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}

@@ -116,7 +116,7 @@ import Testing
     }
 
     @Test func detectsCorruptStorageOnRead() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try ScratchDirectory()
         let path = scratch.path + "/pytorch_model.bin"
         try FileManager.default.copyItem(atPath: Self.views, toPath: path)
         let archive = try ZipArchive(file: MappedFile(path: path), path: path)
@@ -130,7 +130,7 @@ import Testing
     }
 
     @Test func truncatedArchiveIsAnError() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try ScratchDirectory()
         let path = scratch.path + "/pytorch_model.bin"
         let bytes = [UInt8](FileManager.default.contents(atPath: Self.views)!)
         try Data(bytes.prefix(bytes.count - 100)).write(to: URL(fileURLWithPath: path))
@@ -174,8 +174,8 @@ import Testing
 
 @Suite struct ShardIndexTests {
     @Test func missingShardIsNamed() throws {
-        let scratch = ScratchDirectory()
-        scratch.copyFiles(of: ExpectedCheckpoint.directory("ctc-sharded-f16"))
+        let scratch = try ScratchDirectory()
+        try scratch.copyFiles(of: ExpectedCheckpoint.directory("ctc-sharded-f16"))
         try FileManager.default.removeItem(atPath: scratch.path + "/model-00002-of-00002.safetensors")
         #expect(throws: ShardIndexError.missingShard(path: scratch.path + "/model.safetensors.index.json", shard: "model-00002-of-00002.safetensors")) {
             try StoredWeights.open(directory: scratch.path)
@@ -183,8 +183,8 @@ import Testing
     }
 
     @Test func tensorMustBeWhereTheIndexSays() throws {
-        let scratch = ScratchDirectory()
-        scratch.copyFiles(of: ExpectedCheckpoint.directory("ctc-sharded-bin"))
+        let scratch = try ScratchDirectory()
+        try scratch.copyFiles(of: ExpectedCheckpoint.directory("ctc-sharded-bin"))
         let indexPath = scratch.path + "/pytorch_model.bin.index.json"
         let index = try JSONValue.parse([UInt8](FileManager.default.contents(atPath: indexPath)!), source: indexPath)
         let map = try #require(index["weight_map"]?.objectMembers)
@@ -197,7 +197,7 @@ import Testing
     }
 
     @Test func shardNamesMustBePlainFileNames() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try ScratchDirectory()
         let indexPath = scratch.path + "/model.safetensors.index.json"
         try #"{"weight_map": {"a": "../model.safetensors"}}"#.write(toFile: indexPath, atomically: true, encoding: .utf8)
         #expect(throws: ShardIndexError.badIndex(path: indexPath, reason: "shard name '../model.safetensors' is not a plain file name")) {
