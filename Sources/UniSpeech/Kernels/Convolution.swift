@@ -56,8 +56,11 @@ extension Kernels {
         let cin = conv.inChannels, cout = conv.outChannels
         let groupIn = cin / conv.groups, groupOut = cout / conv.groups
         let rowWidth = conv.kernel * groupIn
+        guard outLength > 0 else { return ([], 0) }
+        if conv.padding == 0 && conv.groups == 1 && cin > 1 {
+            return (strided(x, outLength: outLength, conv), outLength)
+        }
         var y = [Float](repeating: 0, count: outLength * cout)
-        guard outLength > 0 else { return (y, 0) }
         let blockRows = max(1, min(outLength, im2colBlockFloats / rowWidth))
         var columns = [Float](repeating: 0, count: blockRows * rowWidth)
         y.withUnsafeMutableBufferPointer { yp in
@@ -99,5 +102,33 @@ extension Kernels {
             }
         }
         return (y, outLength)
+    }
+
+    /// Unpadded, ungrouped conv without im2col: on time-major x the taps of output frame t are the
+    /// contiguous values x[t * stride ..< t * stride + kernel, :], so each run of `stride` taps is a plain
+    /// matrix with row stride stride * cin, multiplied straight from x.
+    private static func strided(_ x: [Float], outLength: Int, _ conv: ConvWeights) -> [Float] {
+        let cin = conv.inChannels, cout = conv.outChannels, rowWidth = conv.kernel * cin
+        var y = [Float](unsafeUninitializedCapacity: outLength * cout) { _, initialized in initialized = outLength * cout }
+        y.withUnsafeMutableBufferPointer { yp in
+            x.withUnsafeBufferPointer { xp in
+                conv.weight.withUnsafeBufferPointer { wp in
+                    withOptionalPointer(conv.bias) { bias in
+                        if let bias {
+                            for row in 0..<outLength { (yp.baseAddress! + row * cout).update(from: bias, count: cout) }
+                        }
+                        for firstTap in stride(from: 0, to: conv.kernel, by: conv.stride) {
+                            let taps = min(conv.stride, conv.kernel - firstTap)
+                            // y[outLength, cout] += X_taps[outLength, taps * cin] W[:, taps][cout, taps * cin]^T
+                            gemm(m: outLength, n: cout, k: taps * cin,
+                                 a: xp.baseAddress! + firstTap * cin, lda: conv.stride * cin,
+                                 b: wp.baseAddress! + firstTap * cin, ldb: rowWidth, transposeB: true,
+                                 beta: bias == nil && firstTap == 0 ? 0 : 1, c: yp.baseAddress!, ldc: cout)
+                        }
+                    }
+                }
+            }
+        }
+        return y
     }
 }
