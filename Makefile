@@ -21,8 +21,26 @@ release: setup
 test: setup
 	$(SWIFT) test
 
+# The demo: digit models trained by scripts/train_demo.py on espeak-ng speech, held-out audio (unseen voice).
+DEMO_CTC := examples/unispeech-digits-ctc
+DEMO_CLASSIFIER := examples/unispeech-digits-classifier
+DEMO_AUDIO := $(sort $(wildcard examples/audio/*.wav))
+DEMO_WORDS := $(sort $(wildcard examples/audio/word-*.wav))
+DEMO_OUT := .build/demo
+
 demo: release
-	$(BIN) --help
+	@mkdir -p $(DEMO_OUT)
+	@echo "== the CTC model: transcripts of held-out audio (two files are 44.1 kHz stereo, resampled)"
+	$(BIN) run $(DEMO_CTC) $(DEMO_AUDIO)
+	@echo "== the classifier: which digit was said"
+	$(BIN) run $(DEMO_CLASSIFIER) $(DEMO_WORDS)
+	@echo "== convert to .unispeech (f32 and int8), inspect, verify int8 against the HF original"
+	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-f32.unispeech --dtype f32
+	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-int8.unispeech --dtype int8
+	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
+	$(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $(DEMO_AUDIO)
+	@echo "== transcripts from the int8 file"
+	$(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $(DEMO_AUDIO)
 
 clean:
 	rm -rf .build
@@ -30,8 +48,8 @@ clean:
 # Fuzzing: libFuzzer + AddressSanitizer harnesses in Fuzz/ (a separate package), each run for
 # FUZZ_TIME seconds, one after another, on one core; new inputs and crashes go to Fuzz/.work/<name>/.
 FUZZ_TIME ?= 600
-FUZZ_HARNESSES := Safetensors
-FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+FUZZ_HARNESSES := Safetensors Unpickler TorchZip
+FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
 .PHONY: fuzz fuzz-build asan
 
@@ -43,11 +61,12 @@ fuzz: fuzz-build
 		work=Fuzz/.work/$$name; mkdir -p $$work/corpus; \
 		dict=""; [ -f Fuzz/$$name.dict ] && dict="-dict=Fuzz/$$name.dict"; \
 		echo "fuzzing $$name for $(FUZZ_TIME) s"; \
-		Fuzz/.build/release/Fuzz$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		SWIFT_BACKTRACE=enable=no Fuzz/.build/release/Fuzz$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 			-artifact_prefix=$$work/ $$dict $$work/corpus Fuzz/Corpus/$$name 2>$$work/log.txt || { tail -40 $$work/log.txt; exit 1; }; \
 		grep -E '^(stat::|Done)' $$work/log.txt; \
 	done
 
-# The test suite under AddressSanitizer, in its own build directory.
+# The test suite under AddressSanitizer (and LeakSanitizer, minus the toolchain's own leaks listed in
+# Fuzz/lsan.supp), in its own build directory.
 asan: setup
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan

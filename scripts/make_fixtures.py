@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import shutil
+import struct
 import sys
 import zipfile
 
@@ -106,10 +107,47 @@ def hostile_pickle():
             b".")                             # STOP
 
 
+def tensor_pickle(name, storage_numel, size, stride):
+    """A data.pkl holding {name: tensor} over storage '0' of F32, written opcode by opcode so that its
+    numbers can disagree with the data (torch.save would never write these)."""
+    def unicode(text):
+        return b"X" + len(text).to_bytes(4, "little") + text.encode()
+
+    def ints(values):
+        return b"(" + b"".join(b"\x8a\x08" + v.to_bytes(8, "little", signed=True) for v in values) + b"t"
+
+    return (b"\x80\x02}(" + unicode(name)
+            + b"ctorch._utils\n_rebuild_tensor_v2\n("
+            + b"(" + unicode("storage") + b"ctorch\nFloatStorage\n" + unicode("0") + unicode("cpu")
+            + b"\x8a\x08" + storage_numel.to_bytes(8, "little") + b"tQ"
+            + b"K\x00" + ints(size) + ints(stride)
+            + b"\x89ccollections\nOrderedDict\n)Rt" + b"R" + b"u.")
+
+
 def write_zip(path, members, compression=zipfile.ZIP_STORED):
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         for name, data in members:
             archive.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
+
+
+def write_zip64_copy(source, target):
+    """Rewrites a torch zip with zip64 records throughout (as archives over 4 GiB have): zip64 extras with sizes
+    and offsets in the central directory, a zip64 end record, and the classic end record's fields saturated.
+    Entries are left unaligned, so readers must handle unaligned tensor data."""
+    with zipfile.ZipFile(source) as archive:
+        members = [(info.filename, archive.read(info)) for info in archive.infolist()]
+    limit = zipfile.ZIP64_LIMIT
+    zipfile.ZIP64_LIMIT = 16  # every size and offset above 16 bytes goes to the zip64 fields
+    try:
+        write_zip(target, members)
+    finally:
+        zipfile.ZIP64_LIMIT = limit
+    data = bytearray(open(target, "rb").read())
+    end = data.rindex(b"PK\x05\x06")
+    assert data[end - 20:end - 16] == b"PK\x06\x07", "no zip64 locator"
+    data[end + 8:end + 12] = b"\xff\xff\xff\xff"    # entries on this disk, total entries
+    data[end + 12:end + 20] = b"\xff" * 8             # central directory size and offset
+    open(target, "wb").write(bytes(data))
 
 
 def main():
@@ -176,6 +214,21 @@ def main():
     with zipfile.ZipFile(os.path.join(ROOT, "ctc-bin", "pytorch_model.bin")) as source:
         members = [(info.filename, source.read(info)) for info in source.infolist()]
     write_zip(os.path.join(bad, "deflated.bin"), members, zipfile.ZIP_DEFLATED)
+    four_floats = struct.pack("<4f", 1, 2, 3, 4)
+    for name, pickle_bytes, storage in [
+        ("view-past-storage.bin", tensor_pickle("w", 4, [1 << 40, 1 << 40], [1 << 40, 1]), four_floats),
+        ("storage-size-mismatch.bin", tensor_pickle("w", 100, [4], [1]), four_floats),
+        ("missing-storage.bin", tensor_pickle("w", 4, [4], [1]), None),
+    ]:
+        members = [("archive/data.pkl", pickle_bytes), ("archive/version", b"3\n"), ("archive/byteorder", b"little")]
+        if storage is not None:
+            members.append(("archive/data/0", storage))
+        write_zip(os.path.join(bad, name), members)
+    good = os.path.join(bad, "..", "handmade.bin")
+    write_zip(good, [("archive/data.pkl", tensor_pickle("w", 4, [2, 2], [1, 2])), ("archive/version", b"3\n"),
+                     ("archive/byteorder", b"little"), ("archive/data/0", four_floats)])
+    assert torch.equal(torch.load(good)["w"], torch.tensor([[1.0, 3.0], [2.0, 4.0]])), "hand-written pickle is wrong"
+    os.remove(good)
     small = {"w": torch.arange(6, dtype=torch.float32).reshape(2, 3)}
     torch.save(small, os.path.join(bad, "legacy-format.bin"), _use_new_zipfile_serialization=False)
 
@@ -197,6 +250,10 @@ def main():
     expected["views.bin"] = {
         "tensors": {name: {"dtype": dtype_name(t), "shape": list(t.shape),
                            "values": t.detach().reshape(-1).to(torch.float64).tolist()} for name, t in views.items()}}
+
+    zip64 = os.path.join(ROOT, "views-zip64.bin")
+    write_zip64_copy(os.path.join(ROOT, "views.bin"), zip64)
+    assert all(torch.equal(views[name], tensor) for name, tensor in torch.load(zip64).items())
 
     with open(os.path.join(ROOT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)

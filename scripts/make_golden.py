@@ -89,6 +89,9 @@ CASES = {
     ),
 }
 
+ACTIVATIONS = ["gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "quick_gelu", "relu", "relu6", "silu", "swish",
+               "tanh", "sigmoid", "linear", "mish", "leaky_relu"]
+
 OUTPUT_NAMES = {
     UniSpeechModel: ["last_hidden_state", "extract_features"],
     UniSpeechForCTC: ["logits"],
@@ -106,6 +109,17 @@ def make_inputs(generator):
         noise = 0.05 * generator.standard_normal(length)
         inputs.append((tone + noise + 0.02).astype(np.float32))
     return inputs
+
+
+def make_activation_table():
+    """ACT2FN of every activation the Swift side accepts, on values spanning the interesting range."""
+    from transformers.activations import ACT2FN
+
+    x = torch.linspace(-8, 8, 97)
+    table = {"input": x}
+    for name in ACTIVATIONS:
+        table[name] = ACT2FN[name](x).clone()
+    safetensors.torch.save_file(table, ROOT / "activations.safetensors")
 
 
 def main():
@@ -139,6 +153,7 @@ def main():
         safetensors.torch.save_file(reference, directory / "reference.safetensors")
         print(name, {k: list(v.shape) for k, v in reference.items()})
 
+    make_activation_table()
     versions = {
         "transformers": transformers.__version__,
         "torch": torch.__version__,

@@ -4,12 +4,16 @@ import UniSpeech
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run a model's forward pass on a padded batch of inputs.")
+        commandName: "run",
+        abstract: "Run a model on audio: transcripts (CTC), labels (classification), or output summaries.")
 
     @Argument(help: "A HF model directory.")
     var model: String
 
-    @Argument(help: "Inputs (.npy float32 1-D samples at the model's rate); several form one padded batch.")
+    @Argument(help: """
+        Audio files (.wav, .flac, .ogg, any rate, mixed to mono and resampled to the model's rate) or .npy \
+        (float32 1-D samples at the model's rate); several form one padded batch.
+        """)
     var inputs: [String]
 
     @Option(help: "auto, or one of: \(ModelHead.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -18,7 +22,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write the head's outputs (HF names) to this .safetensors file.")
     var output: String?
 
-    @Flag(help: "Print the report as JSON.")
+    @Flag(help: "Print the report as JSON (schemas/run-output.schema.json).")
     var json = false
 
     @Option(help: "Threads for the matrix kernels.")

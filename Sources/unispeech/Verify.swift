@@ -2,9 +2,44 @@ import ArgumentParser
 import UniSpeech
 
 struct Verify: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Not built yet (see the open issues).")
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Run every head of a candidate and a reference model on the same inputs and compare the outputs.",
+        discussion: "Exit status 0 when every threshold is met, 1 when one is missed, 2 on bad input.")
+
+    @Argument(help: "Candidate model: a HF directory or a .unispeech file.")
+    var candidate: String
+
+    @Option(help: "Reference model: a HF directory or a .unispeech file.")
+    var reference: String
+
+    @Option(parsing: .upToNextOption, help: "Audio (.wav, .flac) or .npy inputs; default: built-in test signals.")
+    var audio: [String] = []
+
+    @Flag(help: "Print the report as JSON (schemas/verify-report.schema.json).")
+    var json = false
+
+    @Option(help: "Minimum cosine similarity per output (default by the candidate's dtype).")
+    var minCosine: Double?
+
+    @Option(help: "Minimum share of equal argmaxes: CTC frames, codevectors, labels (default by dtype).")
+    var minArgmaxAgreement: Double?
+
+    @Flag(help: "Fail when a CTC transcript differs.")
+    var requireSameTranscripts = false
 
     func run() throws {
-        throw ValidationError("'verify' is not built yet")
+        let report = try ModelVerifier.verify(VerifyRequest(
+            candidatePath: candidate, referencePath: reference, audioPaths: audio, minCosine: minCosine,
+            minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts))
+        print(json ? report.json.serialized(pretty: true) : report.text)
+        if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
+    }
+
+    /// The --verify step of convert and quantize: default thresholds, built-in signals, text report.
+    static func afterWriting(candidate: String, reference: String) throws {
+        let report = try ModelVerifier.verify(VerifyRequest(candidatePath: candidate, referencePath: reference))
+        print(report.text)
+        if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
     }
 }

@@ -199,7 +199,7 @@ struct RestrictedUnpickler {
                 let raw = try fixed(count)
                 var value: UInt64 = 0
                 for (index, b) in raw.enumerated() { value |= UInt64(b) << (8 * UInt64(index)) }
-                if count > 0 && count < 8 && raw[count - 1] & 0x80 != 0 { value |= ~0 << (8 * UInt64(count)) }
+                if count < 8, let last = raw.last, last & 0x80 != 0 { value |= ~0 << (8 * UInt64(count)) }
                 try push(.int(Int64(bitPattern: value)))
             case 0x47:                                                        // BINFLOAT (big-endian)
                 let raw = try fixed(8)
@@ -250,6 +250,9 @@ struct RestrictedUnpickler {
                 let module = try line(at: start)
                 let name = try line(at: start)
                 try push(.global(try allowed(module: module, name: name)))
+            case 0x69:                                                        // INST (refused by name; torch.save never emits it)
+                let global = try allowed(module: try line(at: start), name: try line(at: start))
+                throw malformed(start, "INST of \(global) is not part of a state dict")
             case 0x93:                                                        // STACK_GLOBAL
                 let name = try pop(start)
                 let module = try pop(start)

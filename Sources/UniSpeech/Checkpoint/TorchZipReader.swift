@@ -49,6 +49,7 @@ public struct TorchZipReader: TensorSource {
 
     public var sourceDescription: String { path }
 
+    /// Opens the archive and reads the state dict; tensor bytes are read only by `bytes(of:)`.
     public init(path: String) throws {
         self.path = path
         file = try MappedFile(path: path)
@@ -80,6 +81,9 @@ public struct TorchZipReader: TensorSource {
             guard !overflow, storageBytes == entry.size else {
                 throw fail("storage '\(record.storageKey)' holds \(record.storageElements) \(record.dtype.rawValue) elements but its entry has \(entry.size) bytes")
             }
+            guard let elements = TensorInfo.checkedElementCount(record.shape), elements <= record.storageElements else {
+                throw fail("shape \(record.shape) has more elements than its storage of \(record.storageElements) (an overlapping view)")
+            }
             guard let extent = Self.extent(record), extent <= record.storageElements else {
                 throw fail("view (offset \(record.offset), shape \(record.shape), strides \(record.strides)) reaches past its storage of \(record.storageElements) elements")
             }
@@ -103,7 +107,8 @@ public struct TorchZipReader: TensorSource {
             guard !sumOverflow else { return nil }
             last = sum
         }
-        return last + 1
+        let (end, overflow) = last.addingReportingOverflow(1)
+        return overflow ? nil : end
     }
 
     /// The tensor's bytes: mapped in place when the view is contiguous, else gathered into a copy.

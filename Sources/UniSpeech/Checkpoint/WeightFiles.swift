@@ -21,6 +21,7 @@ public enum WeightLayout: String, Sendable, CaseIterable {
 /// Weights as stored (HF names), with the layout and the files they came from.
 public struct StoredWeights: Sendable {
     public let layout: WeightLayout
+    /// The tensors under the names they are stored with (see `CanonicalTensorSource` for canonical names).
     public let source: any TensorSource
     /// The files read, relative to the checkpoint's directory: the index first when sharded, then the shards.
     public let files: [String]

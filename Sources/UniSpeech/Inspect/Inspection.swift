@@ -87,6 +87,7 @@ public struct InspectReport: Sendable {
     /// Bytes per stored dtype, largest first.
     public let bytesByDType: [(dtype: DType, bytes: Int)]
 
+    /// Summarises `model` from its metadata alone.
     public init(_ model: InspectedModel) {
         self.model = model
         let heads = ModelHead.present(in: model.tensors.map { KeyMap.canonicalName($0.name) })

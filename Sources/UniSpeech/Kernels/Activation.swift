@@ -15,31 +15,31 @@ public enum Activation: String, Sendable, CaseIterable {
 
     /// Applies the activation to every value, in place.
     public func apply(_ x: inout [Float]) {
-        let tanhCoefficient = (2.0 / Double.pi).squareRoot()
+        let tanhCoefficient = Float((2.0 / Double.pi).squareRoot())
         switch self {
         case .gelu:
             let count = x.count
             x.withUnsafeMutableBufferPointer { ck_gelu($0.baseAddress!, $0.baseAddress!, count) }
         case .geluNew, .geluPytorchTanh:
-            for i in x.indices { let v = Double(x[i]); x[i] = Float(0.5 * v * (1 + Foundation.tanh(tanhCoefficient * (v + 0.044715 * v * v * v)))) }
+            for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(tanhCoefficient * (v + 0.044715 * v * v * v))) }
         case .geluFast:
-            for i in x.indices { let v = Double(x[i]); x[i] = Float(0.5 * v * (1 + Foundation.tanh(v * 0.7978845608 * (1 + 0.044715 * v * v)))) }
+            for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(v * 0.7978845608 * (1 + 0.044715 * v * v))) }
         case .quickGelu:
-            for i in x.indices { let v = Double(x[i]); x[i] = Float(v / (1 + exp(-1.702 * v))) }
+            for i in x.indices { let v = x[i]; x[i] = v / (1 + exp(-1.702 * v)) }
         case .relu:
             for i in x.indices { x[i] = max(x[i], 0) }
         case .relu6:
             for i in x.indices { x[i] = min(max(x[i], 0), 6) }
         case .silu, .swish:
-            for i in x.indices { let v = Double(x[i]); x[i] = Float(v / (1 + exp(-v))) }
+            for i in x.indices { let v = x[i]; x[i] = v / (1 + exp(-v)) }
         case .tanh:
             for i in x.indices { x[i] = Foundation.tanh(x[i]) }
         case .sigmoid:
-            for i in x.indices { x[i] = Float(1 / (1 + exp(-Double(x[i])))) }
+            for i in x.indices { x[i] = 1 / (1 + exp(-x[i])) }
         case .linear:
             break
         case .mish:
-            for i in x.indices { let v = Double(x[i]); x[i] = Float(v * Foundation.tanh(log1p(exp(v)))) }
+            for i in x.indices { let v = x[i]; x[i] = v * Foundation.tanh(log1p(exp(v))) }
         case .leakyRelu:
             for i in x.indices where x[i] < 0 { x[i] *= Self.leakyReluSlope }
         }

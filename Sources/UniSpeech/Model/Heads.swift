@@ -4,8 +4,6 @@ import Foundation
 struct CTCHead {
     let projection: LinearWeights
 
-    /// The tensor whose presence marks a checkpoint with this head.
-    static let marker = "lm_head.weight"
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         projection = try weights.linear("lm_head", out: config.vocabSize, in: config.hiddenSize)
@@ -21,8 +19,6 @@ struct ClassificationHead {
     let layerWeights: [Float]?
     let projector: LinearWeights
     let classifier: LinearWeights
-
-    static let marker = "classifier.weight"
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         if config.useWeightedLayerSum {
@@ -72,8 +68,6 @@ struct PretrainingHead {
     let perGroup: Int
     let projectQ: LinearWeights
     let projectHidden: LinearWeights
-
-    static let marker = "quantizer.codevectors"
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         groups = config.numCodevectorGroups

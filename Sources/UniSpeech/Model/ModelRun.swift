@@ -1,16 +1,5 @@
 import Foundation
 
-/// Why `run` could not start.
-public enum RunError: LocalizedError, Equatable {
-    case unsupportedInput(path: String)
-
-    public var errorDescription: String? {
-        switch self {
-        case let .unsupportedInput(path): return "\(path): unsupported input type (expected a .npy file of float32 samples)"
-        }
-    }
-}
-
 /// What `unispeech run` asks for.
 public struct RunRequest: Sendable {
     public var modelPath: String
@@ -46,62 +35,97 @@ public struct TensorSummary: Sendable, Equatable {
     }
 }
 
-/// The result of one `run`: the outputs and what they came from.
+/// The result of one `run`: the outputs, what they came from, and what they mean.
 public struct RunReport: Sendable {
     public var request: RunRequest
     public var head: ModelHead
-    public var sampleCounts: [Int]
+    /// The model's sampling rate; every input was brought to it.
+    public var samplingRate: Int
+    public var inputs: [InputInfo]
     public var output: ModelOutput
+    /// Per input: transcript (CTC), classes (classification), or nothing beyond the summaries.
+    public var meanings: [InputMeaning]
     public var seconds: Double
 
     public var summaries: [TensorSummary] { output.tensors.map(TensorSummary.init) }
 
-    /// Lines for people.
+    /// The pretraining head's codevector perplexity.
+    public var codevectorPerplexity: Float? { output["codevector_perplexity"]?.values.first }
+
+    /// Lines for people: transcripts, labels, or shapes and summaries.
     public var text: String {
-        var lines = ["model \(request.modelPath), head \(head.rawValue), \(request.inputPaths.count) input(s), \(String(format: "%.3f", seconds)) s"]
-        for (index, path) in request.inputPaths.enumerated() {
-            lines.append("  input \(path): \(sampleCounts[index]) samples, \(output.frameLengths[index]) frames")
+        var lines = ["model \(request.modelPath), head \(head.rawValue), \(inputs.count) input(s), forward \(String(format: "%.3f", seconds)) s"]
+        for (index, input) in inputs.enumerated() {
+            switch meanings[index] {
+            case let .transcript(text, _):
+                lines.append("\(input.path): \(text)")
+            case let .classes(scores):
+                let ranked = scores.map { "\($0.label) \(String(format: "%.3f", $0.score))" }.joined(separator: ", ")
+                lines.append("\(input.path): \(scores.first?.label ?? "?")  (\(ranked))")
+            case .none:
+                lines.append("\(input.path): \(input.origin(samplingRate: samplingRate)), \(output.frameLengths[index]) frames")
+            }
         }
-        for summary in summaries {
-            lines.append("  \(summary.name) \(summary.shape): min \(summary.minimum), max \(summary.maximum), mean \(summary.mean)")
+        if meanings.allSatisfy({ $0 == .none }) {
+            for summary in summaries {
+                lines.append("  \(summary.name) \(summary.shape): min \(summary.minimum), max \(summary.maximum), mean \(summary.mean)")
+            }
         }
         if let path = request.outputPath { lines.append("wrote \(path)") }
         return lines.joined(separator: "\n")
     }
 
-    /// The report as JSON for programs.
+    /// The report as JSON for programs (schemas/run-output.schema.json).
     public var json: JSONValue {
-        .object([
+        var members: [(key: String, value: JSONValue)] = [
             ("model", .string(request.modelPath)),
             ("head", .string(head.rawValue)),
+            ("sampling_rate", .int(Int64(samplingRate))),
             ("seconds", .double(seconds)),
-            ("inputs", .array(request.inputPaths.enumerated().map { index, path in
-                .object([("path", .string(path)), ("samples", .int(Int64(sampleCounts[index]))),
-                         ("frames", .int(Int64(output.frameLengths[index])))])
+            ("inputs", .array(inputs.enumerated().map { index, input in
+                var entry: [(key: String, value: JSONValue)] = [
+                    ("path", .string(input.path)), ("samples", .int(Int64(input.sampleCount))),
+                    ("frames", .int(Int64(output.frameLengths[index]))),
+                    ("source_sampling_rate", input.sourceSampleRate.map { .double($0) } ?? .null),
+                    ("source_channels", input.sourceChannels.map { .int(Int64($0)) } ?? .null),
+                ]
+                switch meanings[index] {
+                case let .transcript(text, words):
+                    entry.append(("transcript", .string(text)))
+                    entry.append(("words", .array(words.map { word in
+                        .object([("word", .string(word.word)), ("start_frame", .int(Int64(word.startFrame))),
+                                 ("end_frame", .int(Int64(word.endFrame))), ("start_time", .double(word.startTime)),
+                                 ("end_time", .double(word.endTime))])
+                    })))
+                case let .classes(scores):
+                    entry.append(("label", .string(scores.first?.label ?? "")))
+                    entry.append(("scores", .array(scores.map { score in
+                        .object([("id", .int(Int64(score.id))), ("label", .string(score.label)), ("score", .double(score.score))])
+                    })))
+                case .none:
+                    break
+                }
+                return .object(entry)
             })),
             ("outputs", .array(summaries.map { summary in
                 .object([("name", .string(summary.name)), ("shape", .array(summary.shape.map { .int(Int64($0)) })),
                          ("min", .double(Double(summary.minimum))), ("max", .double(Double(summary.maximum))),
                          ("mean", .double(Double(summary.mean)))])
             })),
-            ("output_file", request.outputPath.map { .string($0) } ?? .null),
-        ])
+        ]
+        if let perplexity = codevectorPerplexity { members.append(("codevector_perplexity", .double(Double(perplexity)))) }
+        members.append(("output_file", request.outputPath.map { .string($0) } ?? .null))
+        return .object(members)
     }
 }
 
-/// Loads a model and inputs, runs one head on the padded batch, and writes the outputs when asked.
+/// Loads a model and inputs, runs one head on the padded batch, decodes it, and writes the outputs when asked.
 public enum ModelRun {
-    /// The samples of one input file at the model's sampling rate.
-    public static func loadWaveform(path: String, samplingRate: Int) throws -> [Float] {
-        guard path.lowercased().hasSuffix(".npy") else { throw RunError.unsupportedInput(path: path) }
-        return try NpyReader.readFloat32Vector(path: path)
-    }
-
     /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load,
     /// forward and per-phase seconds (benchmarks/run.py reads it).
     public static let timingVariable = "UNISPEECH_TIMINGS"
 
-    /// Runs `request` end to end.
+    /// Runs `request` end to end; shows a progress line on a terminal while it reads the inputs.
     public static func run(_ request: RunRequest) throws -> RunReport {
         Kernels.setThreads(request.threads)
         let loadStart = Date()
@@ -109,13 +133,22 @@ public enum ModelRun {
         let model = try UniSpeechModel(bundle: bundle)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let head = request.head ?? model.defaultHead
-        let waveforms = try request.inputPaths.map {
-            try loadWaveform(path: $0, samplingRate: bundle.featureExtractor.samplingRate)
+        let samplingRate = bundle.featureExtractor.samplingRate
+        var waveforms: [[Float]] = []
+        var inputs: [InputInfo] = []
+        for (index, path) in request.inputPaths.enumerated() {
+            Console.progress("reading \(index + 1)/\(request.inputPaths.count) \(path)")
+            let input = try AudioInput.load(path: path, samplingRate: Double(samplingRate))
+            waveforms.append(input.samples)
+            inputs.append(input.info)
         }
+        Console.progress("running \(head.rawValue) on \(waveforms.count) input(s)")
         let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(waveforms)
+        waveforms = []
         let start = Date()
         let output = try model.run(batch, head: head)
         let seconds = Date().timeIntervalSince(start)
+        Console.progressDone()
         if ProcessInfo.processInfo.environment[timingVariable] != nil {
             let fields = [("load_s", JSONValue.double(loadSeconds)), ("forward_s", .double(seconds))]
                 + output.phaseSeconds.map { ($0.name + "_s", JSONValue.double($0.seconds)) }
@@ -126,6 +159,7 @@ public enum ModelRun {
                 output.tensors.map { SafetensorsWriter.Entry(name: $0.name, shape: $0.shape, floats: $0.values) },
                 metadata: [("head", head.rawValue)], to: path, inputs: request.inputPaths)
         }
-        return RunReport(request: request, head: head, sampleCounts: waveforms.map(\.count), output: output, seconds: seconds)
+        return RunReport(request: request, head: head, samplingRate: samplingRate, inputs: inputs, output: output,
+                         meanings: try RunDecoding.decode(output, bundle: bundle), seconds: seconds)
     }
 }

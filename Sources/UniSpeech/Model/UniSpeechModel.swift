@@ -82,13 +82,11 @@ public final class UniSpeechModel: @unchecked Sendable {
         featureEncoder = try FeatureEncoder(config: config, weights: weights)
         featureProjection = try FeatureProjection(config: config, weights: weights)
         encoder = try Encoder(config: config, weights: weights)
-        let declared = Set(config.architectures.compactMap(ModelHead.init(architecture:)))
-        func wanted(_ head: ModelHead, marker: String) -> Bool { declared.contains(head) || weights.contains(marker) }
-        ctcHead = wanted(.ctc, marker: CTCHead.marker) ? try CTCHead(config: config, weights: weights) : nil
-        classificationHead = wanted(.classification, marker: ClassificationHead.marker)
-            ? try ClassificationHead(config: config, weights: weights) : nil
-        pretrainingHead = wanted(.pretraining, marker: PretrainingHead.marker)
-            ? try PretrainingHead(config: config, weights: weights) : nil
+        let wanted = Set(config.architectures.compactMap(ModelHead.init(architecture:)))
+            .union(ModelHead.present(in: bundle.weights.tensors.map(\.name)))
+        ctcHead = wanted.contains(.ctc) ? try CTCHead(config: config, weights: weights) : nil
+        classificationHead = wanted.contains(.classification) ? try ClassificationHead(config: config, weights: weights) : nil
+        pretrainingHead = wanted.contains(.pretraining) ? try PretrainingHead(config: config, weights: weights) : nil
         try weights.checkAllUsed()
     }
 

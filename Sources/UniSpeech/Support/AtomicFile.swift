@@ -45,6 +45,20 @@ public final class FileSink {
 
     public func write(_ bytes: TensorBytes) throws { try bytes.withUnsafeBytes { try write($0) } }
 
+    /// Rewrites bytes already written at `position` (for a header completed after the data).
+    public func overwrite(_ bytes: [UInt8], at position: Int) throws {
+        precondition(position >= 0 && position + bytes.count <= offset, "overwrite past the written bytes")
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OutputFileError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+            }
+            done += n
+        }
+    }
+
     /// Writes zero bytes until the offset is a multiple of `alignment`.
     public func pad(to alignment: Int) throws {
         let remainder = offset % alignment

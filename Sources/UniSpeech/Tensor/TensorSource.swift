@@ -13,6 +13,17 @@ public struct TensorInfo: Sendable, Equatable {
     }
 
     public var elementCount: Int { shape.reduce(1, *) }
+
+    /// The product of `shape`, nil when it overflows (or a dimension is negative).
+    public static func checkedElementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dim in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard dim >= 0, !overflow else { return nil }
+            count = product
+        }
+        return count
+    }
     public var byteCount: Int { elementCount * dtype.size }
 }
 

@@ -79,8 +79,10 @@ import Testing
 @Suite struct TorchZipReaderTests {
     static let views = Fixtures.path("checkpoints/views.bin")
 
-    @Test func viewsSharedStoragesAndDtypes() throws {
-        let reader = try TorchZipReader(path: Self.views)
+    /// views.bin as written by torch.save, and the same members in a zip64 archive with unaligned data.
+    @Test(arguments: ["views.bin", "views-zip64.bin"])
+    func viewsSharedStoragesAndDtypes(file: String) throws {
+        let reader = try TorchZipReader(path: Fixtures.path("checkpoints/" + file))
         let expected = try #require(ExpectedCheckpoint.all["views.bin"])
         #expect(reader.tensors.map(\.name).sorted() == expected.tensors.map(\.name).sorted())
         for (name, tensor) in expected.tensors {
@@ -92,6 +94,11 @@ import Testing
             #expect(values == tensor.values, "\(name)")
         }
         #expect(reader.info("scalar")?.shape == [])
+        if file == "views-zip64.bin" {
+            let path = Fixtures.path("checkpoints/" + file)
+            let archive = try ZipArchive(file: MappedFile(path: path), path: path)
+            #expect(archive.entries.values.contains { $0.name.contains("/data/") && $0.dataOffset % 4 != 0 }, "some tensor data is unaligned")
+        }
     }
 
     @Test func refusesHostileGlobalsByName() {
@@ -113,6 +120,22 @@ import Testing
         #expect(throws: TorchCheckpointError.legacyFormat(path: legacy)) { try TorchZipReader(path: legacy) }
         let config = ExpectedCheckpoint.directory("ctc-bin") + "/config.json"
         #expect(throws: TorchCheckpointError.notACheckpoint(path: config)) { try TorchZipReader(path: config) }
+    }
+
+    /// Hand-written state dicts whose numbers disagree with the archive (their pickle writer is checked with torch.load).
+    @Test(arguments: [
+        ("view-past-storage.bin", "has more elements than its storage of 4"),
+        ("storage-size-mismatch.bin", "storage '0' holds 100 F32 elements but its entry has 16 bytes"),
+        ("missing-storage.bin", "archive entry 'archive/data/0' is missing"),
+    ])
+    func inconsistentArchivesAreRefused(file: String, message: String) throws {
+        let path = Fixtures.path("checkpoints/bad/" + file)
+        #expect {
+            try TorchZipReader(path: path)
+        } throws: { error in
+            let description = (error as? LocalizedError)?.errorDescription ?? ""
+            return description.hasPrefix(path + ": ") && description.contains(message)
+        }
     }
 
     @Test func detectsCorruptStorageOnRead() throws {
@@ -144,8 +167,8 @@ import Testing
     }
 
     @Test func unknownOpcodeIsNamedByValue() {
-        #expect(throws: PickleError.unknownOpcode(source: "data.pkl", opcode: 0x69, offset: 2)) {
-            try Self.unpickle([0x80, 0x02, 0x69] + Array("builtins\nfoo\n".utf8))
+        #expect(throws: PickleError.unknownOpcode(source: "data.pkl", opcode: 0x6F, offset: 2)) {
+            try Self.unpickle([0x80, 0x02, 0x6F] + Array("builtins\nfoo\n".utf8))
         }
     }
 
@@ -203,5 +226,16 @@ import Testing
         #expect(throws: ShardIndexError.badIndex(path: indexPath, reason: "shard name '../model.safetensors' is not a plain file name")) {
             try StoredWeights.open(directory: scratch.path)
         }
+    }
+}
+
+@Suite struct CRC32Tests {
+    @Test func checkValues() {
+        // The CRC-32 check value of "123456789" (the IEEE standard's own test vector), and of nothing.
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
+        #expect([UInt8]().withUnsafeBytes { CRC32.checksum($0) } == 0)
+        // zlib.crc32(bytes((i * 31) & 255 for i in range(1000))) in Python: exercises the 8-byte loop and the tail.
+        let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        #expect(long.withUnsafeBytes { CRC32.checksum($0) } == 0x91F4_3DEC)
     }
 }

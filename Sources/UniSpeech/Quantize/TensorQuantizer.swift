@@ -1,0 +1,131 @@
+import Foundation
+
+/// Why a tensor could not be stored in the requested form.
+public enum QuantizeError: LocalizedError, Equatable {
+    case nonFinite(source: String, name: String)
+    case outOfF16Range(source: String, name: String, maxAbs: Float)
+    case notAMatrix(source: String, name: String, shape: [Int])
+
+    public var errorDescription: String? {
+        switch self {
+        case let .nonFinite(source, name): return "\(source): tensor '\(name)' holds NaN or infinite values"
+        case let .outOfF16Range(source, name, maxAbs):
+            return "\(source): tensor '\(name)' has values up to \(maxAbs), beyond the f16 range (65504); store it as f32"
+        case let .notAMatrix(source, name, shape):
+            return "\(source): tensor '\(name)' has shape \(shape); int8 per-output-channel needs a 2-D [out, in] weight"
+        }
+    }
+}
+
+/// The error one stored form introduced into one tensor.
+public struct QuantizedTensorReport: Sendable, Equatable {
+    public var name: String
+    public var storage: TensorStorage
+    public var shape: [Int]
+    /// max |original - stored|.
+    public var maxAbsError: Float
+    /// ||original - stored||_2 / ||original||_2 (0 for an all-zero tensor).
+    public var relativeError: Double
+}
+
+/// Encodes f32 values as f16 or symmetric per-output-channel int8, and back.
+public enum TensorQuantizer {
+    /// The stored buffers of one tensor (the tensor, then its scales for int8) and the error introduced.
+    public static func encode(_ values: [Float], info: TensorInfo, storage: TensorStorage,
+                              source: String) throws -> (buffers: [TensorBytes], report: QuantizedTensorReport?) {
+        guard values.allSatisfy(\.isFinite) else { throw QuantizeError.nonFinite(source: source, name: info.name) }
+        switch storage {
+        case .f32:
+            return ([TensorBytes(values: values)], nil)
+        case .f16:
+            let maxAbs = values.reduce(Float(0)) { max($0, abs($1)) }
+            guard maxAbs <= Float(Float16.greatestFiniteMagnitude) else {
+                throw QuantizeError.outOfF16Range(source: source, name: info.name, maxAbs: maxAbs)
+            }
+            let halves = values.map { Float16($0) }
+            let report = measure(values, halves.map { Float($0) }, info: info, storage: storage)
+            return ([TensorBytes(values: halves.map(\.bitPattern))], report)
+        case .int8PerOutputChannel:
+            guard info.shape.count == 2 else { throw QuantizeError.notAMatrix(source: source, name: info.name, shape: info.shape) }
+            let (quantized, scales) = quantizeInt8(values, rows: info.shape[0], columns: info.shape[1])
+            let decoded = dequantizeInt8(quantized, scales: scales, columns: info.shape[1])
+            let report = measure(values, decoded, info: info, storage: storage)
+            return ([TensorBytes(values: quantized), TensorBytes(values: scales)], report)
+        }
+    }
+
+    /// Symmetric int8 per row of a [rows, columns] matrix: scale = max |row| / 127, q = round(w / scale).
+    public static func quantizeInt8(_ values: [Float], rows: Int, columns: Int) -> (quantized: [Int8], scales: [Float]) {
+        precondition(values.count == rows * columns)
+        var quantized = [Int8](repeating: 0, count: values.count)
+        var scales = [Float](repeating: 0, count: rows)
+        for row in 0..<rows {
+            let range = (row * columns)..<((row + 1) * columns)
+            let maxAbs = values[range].reduce(Float(0)) { max($0, abs($1)) }
+            guard maxAbs > 0 else { continue }
+            let scale = maxAbs / 127
+            scales[row] = scale
+            for index in range {
+                quantized[index] = Int8(max(-127, min(127, (values[index] / scale).rounded())))
+            }
+        }
+        return (quantized, scales)
+    }
+
+    /// w = q * scale[row] for a [rows, columns] int8 matrix.
+    public static func dequantizeInt8(_ quantized: [Int8], scales: [Float], columns: Int) -> [Float] {
+        var values = [Float](repeating: 0, count: quantized.count)
+        for (row, scale) in scales.enumerated() {
+            for index in (row * columns)..<((row + 1) * columns) {
+                values[index] = Float(quantized[index]) * scale
+            }
+        }
+        return values
+    }
+
+    private static func measure(_ original: [Float], _ stored: [Float], info: TensorInfo,
+                                storage: TensorStorage) -> QuantizedTensorReport {
+        var maxAbsError: Float = 0
+        var errorSquares = 0.0
+        var valueSquares = 0.0
+        for (a, b) in zip(original, stored) {
+            let difference = abs(a - b)
+            maxAbsError = max(maxAbsError, difference)
+            errorSquares += Double(difference) * Double(difference)
+            valueSquares += Double(a) * Double(a)
+        }
+        let relative = valueSquares > 0 ? (errorSquares / valueSquares).squareRoot() : 0
+        return QuantizedTensorReport(name: info.name, storage: storage, shape: info.shape,
+                                     maxAbsError: maxAbsError, relativeError: relative)
+    }
+}
+
+/// A source that shows every i8 weight with a `<name>.scale` tensor as its dequantised f32 values,
+/// and hides the scale tensors; f16 and f32 tensors pass through unchanged.
+public struct DequantizedTensorSource: TensorSource {
+    public let base: any TensorSource
+    public let tensors: [TensorInfo]
+    private let scaled: Set<String>
+
+    public var sourceDescription: String { base.sourceDescription }
+
+    public init(_ base: any TensorSource) {
+        self.base = base
+        let names = Set(base.tensors.map(\.name))
+        let scaled = Set(base.tensors.filter { $0.dtype == .i8 && names.contains($0.name + NativeFormat.scaleSuffix) }.map(\.name))
+        let scales = Set(scaled.map { $0 + NativeFormat.scaleSuffix })
+        self.scaled = scaled
+        tensors = base.tensors.compactMap { info in
+            if scales.contains(info.name) { return nil }
+            return scaled.contains(info.name) ? TensorInfo(name: info.name, dtype: .f32, shape: info.shape) : info
+        }
+    }
+
+    public func bytes(of name: String) throws -> TensorBytes {
+        guard scaled.contains(name) else { return try base.bytes(of: name) }
+        let quantized = try base.bytes(of: name).load(as: Int8.self)
+        let scales = try base.bytes(of: name + NativeFormat.scaleSuffix).load(as: Float.self)
+        let columns = scales.isEmpty ? 0 : quantized.count / scales.count
+        return TensorBytes(values: TensorQuantizer.dequantizeInt8(quantized, scales: scales, columns: columns))
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+
+/// Why two models could not be compared.
+public enum VerifyError: LocalizedError, Equatable {
+    case headsDiffer(candidate: String, candidateHeads: [String], reference: String, referenceHeads: [String])
+    case shapesDiffer(output: String, candidateShape: [Int], referenceShape: [Int])
+
+    public var errorDescription: String? {
+        switch self {
+        case let .headsDiffer(candidate, candidateHeads, reference, referenceHeads):
+            return "\(candidate): has heads \(candidateHeads.joined(separator: ", ")) but the reference \(reference) has \(referenceHeads.joined(separator: ", ")); they are not the same model"
+        case let .shapesDiffer(output, candidateShape, referenceShape):
+            return "output '\(output)' has shape \(candidateShape) in the candidate but \(referenceShape) in the reference; they are not the same model"
+        }
+    }
+}
+
+/// What to compare and how strictly.
+public struct VerifyRequest: Sendable {
+    public var candidatePath: String
+    public var referencePath: String
+    /// Audio or .npy inputs; empty means the built-in `TestSignals`.
+    public var audioPaths: [String]
+    /// Overrides of `VerifyThresholds.defaults` for the candidate's weight format.
+    public var minCosine: Double?
+    public var minArgmaxAgreement: Double?
+    public var requireSameTranscripts: Bool
+
+    public init(candidatePath: String, referencePath: String, audioPaths: [String] = [], minCosine: Double? = nil,
+                minArgmaxAgreement: Double? = nil, requireSameTranscripts: Bool = false) {
+        self.candidatePath = candidatePath
+        self.referencePath = referencePath
+        self.audioPaths = audioPaths
+        self.minCosine = minCosine
+        self.minArgmaxAgreement = minArgmaxAgreement
+        self.requireSameTranscripts = requireSameTranscripts
+    }
+}
+
+/// One output tensor of one head, candidate against reference, over the real (unpadded) frames.
+public struct OutputComparison: Sendable, Equatable {
+    public var head: ModelHead
+    public var name: String
+    public var shape: [Int]
+    public var cosine: Double
+    public var maxAbsError: Double
+    /// maxAbsError / max |reference|.
+    public var relativeError: Double
+}
+
+/// How often the candidate picks the same argmax as the reference.
+public struct ArgmaxAgreement: Sendable, Equatable {
+    public enum Kind: String, Sendable { case ctcFrames = "ctc_frames", codevectors, labels }
+    public var kind: Kind
+    public var agreeing: Int
+    public var total: Int
+    public var fraction: Double { total == 0 ? 1 : Double(agreeing) / Double(total) }
+}
+
+/// Greedy CTC transcripts of one input from both models.
+public struct TranscriptComparison: Sendable, Equatable {
+    public var input: String
+    public var candidate: String
+    public var reference: String
+    public var same: Bool { candidate == reference }
+}
+
+/// The outcome of verify: every comparison, the thresholds used and what missed them.
+public struct VerifyReport: Sendable {
+    public var candidatePath: String
+    public var referencePath: String
+    public var candidateFormat: WeightFormat
+    public var inputs: [(name: String, samples: Int)]
+    public var thresholds: VerifyThresholds
+    public var outputs: [OutputComparison] = []
+    public var agreements: [ArgmaxAgreement] = []
+    public var transcripts: [TranscriptComparison] = []
+    /// One sentence per missed threshold.
+    public var failures: [String] = []
+    public var passed: Bool { failures.isEmpty }
+}
+
+/// Runs every head of two models on the same inputs and compares the outputs.
+public enum ModelVerifier {
+    /// Verifies the candidate against the reference; a missed threshold is a failure in the report, not an error.
+    public static func verify(_ request: VerifyRequest) throws -> VerifyReport {
+        let candidateBundle = try ModelBundle.open(path: request.candidatePath)
+        let referenceBundle = try ModelBundle.open(path: request.referencePath)
+        let candidate = try UniSpeechModel(bundle: candidateBundle)
+        let reference = try UniSpeechModel(bundle: referenceBundle)
+        guard candidate.availableHeads == reference.availableHeads else {
+            throw VerifyError.headsDiffer(candidate: request.candidatePath, candidateHeads: candidate.availableHeads.map(\.rawValue),
+                                          reference: request.referencePath, referenceHeads: reference.availableHeads.map(\.rawValue))
+        }
+        let format = NativeFormat.isNativePath(request.candidatePath)
+            ? try NativeReader(path: request.candidatePath).header.weightFormat : .f32
+        var thresholds = VerifyThresholds.defaults(for: format)
+        thresholds.minCosine = request.minCosine ?? thresholds.minCosine
+        thresholds.minArgmaxAgreement = request.minArgmaxAgreement ?? thresholds.minArgmaxAgreement
+        thresholds.requireSameTranscripts = request.requireSameTranscripts
+
+        let rate = reference.featureExtractorConfig.samplingRate
+        let inputs: [(name: String, samples: [Float])] = request.audioPaths.isEmpty
+            ? TestSignals.make(samplingRate: rate)
+            : try request.audioPaths.map { (URL(fileURLWithPath: $0).lastPathComponent, try AudioInput.load(path: $0, samplingRate: Double(rate)).samples) }
+        let candidateBatch = FeatureExtractor(config: candidate.featureExtractorConfig).makeBatch(inputs.map(\.samples))
+        let referenceBatch = FeatureExtractor(config: reference.featureExtractorConfig).makeBatch(inputs.map(\.samples))
+
+        var report = VerifyReport(candidatePath: request.candidatePath, referencePath: request.referencePath,
+                                  candidateFormat: format, inputs: inputs.map { ($0.name, $0.samples.count) },
+                                  thresholds: thresholds)
+        var baseOutputs: (candidate: ModelOutput, reference: ModelOutput)?
+        for (index, head) in reference.availableHeads.enumerated() {
+            Console.progress("[\(index + 1)/\(reference.availableHeads.count)] running the \(head.rawValue) head")
+            let c = try candidate.run(candidateBatch, head: head)
+            let r = try reference.run(referenceBatch, head: head)
+            if head == .base { baseOutputs = (c, r) }
+            for (ct, rt) in zip(c.tensors, r.tensors) {
+                guard ct.shape == rt.shape, ct.name == rt.name else {
+                    throw VerifyError.shapesDiffer(output: rt.name, candidateShape: ct.shape, referenceShape: rt.shape)
+                }
+                report.outputs.append(compare(ct, rt, head: head, frameLengths: r.frameLengths))
+            }
+            switch head {
+            case .base:
+                break
+            case .ctc:
+                let (agreement, transcripts) = compareCTC(c, r, inputs: inputs.map(\.name), candidate: candidateBundle,
+                                                             reference: referenceBundle)
+                report.agreements.append(agreement)
+                report.transcripts = transcripts
+            case .classification:
+                let (ct, rt) = (c["logits"]!, r["logits"]!)
+                let labels = rt.shape[1]
+                let agreeing = (0..<rt.shape[0]).filter { b in
+                    argmax(ct.values, offset: b * labels, count: labels) == argmax(rt.values, offset: b * labels, count: labels)
+                }.count
+                report.agreements.append(ArgmaxAgreement(kind: .labels, agreeing: agreeing, total: rt.shape[0]))
+            case .pretraining:
+                if let base = baseOutputs {
+                    report.agreements.append(try compareCodevectors(base.candidate, base.reference,
+                                                                    candidate: candidateBundle, reference: referenceBundle))
+                }
+            }
+        }
+        Console.progressDone()
+        report.failures = failures(of: report)
+        return report
+    }
+
+    /// Cosine, max abs and relative error of two same-shaped outputs over the real frames of [B, T, ...] tensors.
+    static func compare(_ candidate: NamedTensor, _ reference: NamedTensor, head: ModelHead, frameLengths: [Int]) -> OutputComparison {
+        var dot = 0.0, candidateSquares = 0.0, referenceSquares = 0.0, maxError = 0.0, maxReference = 0.0
+        func visit(_ range: Range<Int>) {
+            for index in range {
+                let a = Double(candidate.values[index]), b = Double(reference.values[index])
+                dot += a * b
+                candidateSquares += a * a
+                referenceSquares += b * b
+                maxError = max(maxError, abs(a - b))
+                maxReference = max(maxReference, abs(b))
+            }
+        }
+        let shape = reference.shape
+        if shape.count >= 3, shape[0] == frameLengths.count {
+            let frameSize = shape[2...].reduce(1, *)
+            for (b, length) in frameLengths.enumerated() {
+                let start = b * shape[1] * frameSize
+                visit(start..<(start + min(length, shape[1]) * frameSize))
+            }
+        } else {
+            visit(0..<reference.values.count)
+        }
+        let norms = (candidateSquares * referenceSquares).squareRoot()
+        let cosine = norms > 0 ? dot / norms : (candidateSquares == referenceSquares ? 1 : 0)
+        return OutputComparison(head: head, name: reference.name, shape: shape, cosine: cosine, maxAbsError: maxError,
+                                relativeError: maxReference > 0 ? maxError / maxReference : maxError)
+    }
+
+    /// Frame argmax agreement over the real frames and the greedy transcript of each input.
+    static func compareCTC(_ candidate: ModelOutput, _ reference: ModelOutput, inputs: [String], candidate candidateBundle: ModelBundle,
+                           reference referenceBundle: ModelBundle) -> (ArgmaxAgreement, [TranscriptComparison]) {
+        let (ct, rt) = (candidate["logits"]!, reference["logits"]!)
+        let (frames, vocabulary) = (rt.shape[1], rt.shape[2])
+        let candidateDecoder = GreedyCTCDecoder(bundle: candidateBundle)
+        let referenceDecoder = GreedyCTCDecoder(bundle: referenceBundle)
+        var agreement = ArgmaxAgreement(kind: .ctcFrames, agreeing: 0, total: 0)
+        var transcripts: [TranscriptComparison] = []
+        for (b, length) in reference.frameLengths.enumerated() {
+            let ids = (0..<min(length, frames)).map { t in
+                (argmax(ct.values, offset: (b * frames + t) * vocabulary, count: vocabulary),
+                 argmax(rt.values, offset: (b * frames + t) * vocabulary, count: vocabulary))
+            }
+            agreement.total += ids.count
+            agreement.agreeing += ids.filter { $0.0 == $0.1 }.count
+            transcripts.append(TranscriptComparison(input: inputs[b], candidate: candidateDecoder.decode(ids.map(\.0)),
+                                                    reference: referenceDecoder.decode(ids.map(\.1))))
+        }
+        return (agreement, transcripts)
+    }
+
+    /// Codevector index agreement per group over the real frames: the eval-mode quantizer picks, per group,
+    /// the argmax of `quantizer.weight_proj` applied to extract_features.
+    static func compareCodevectors(_ candidate: ModelOutput, _ reference: ModelOutput, candidate candidateBundle: ModelBundle,
+                                   reference referenceBundle: ModelBundle) throws -> ArgmaxAgreement {
+        let groups = referenceBundle.config.numCodevectorGroups
+        let candidateIndices = try codevectorIndices(candidate, bundle: candidateBundle, groups: groups)
+        let referenceIndices = try codevectorIndices(reference, bundle: referenceBundle, groups: groups)
+        return ArgmaxAgreement(kind: .codevectors, agreeing: zip(candidateIndices, referenceIndices).filter { $0 == $1 }.count,
+                               total: referenceIndices.count)
+    }
+
+    /// The chosen codevector of every (real frame, group).
+    static func codevectorIndices(_ base: ModelOutput, bundle: ModelBundle, groups: Int) throws -> [Int] {
+        let weights = DequantizedTensorSource(bundle.weights)
+        let projection = try weights.floats("quantizer.weight_proj.weight")  // [G * V, C]
+        let bias = try weights.floats("quantizer.weight_proj.bias")  // [G * V]
+        let features = base["extract_features"]!  // [B, T, C]
+        let (frames, channels) = (features.shape[1], features.shape[2])
+        let perGroup = bias.count / groups
+        var indices: [Int] = []
+        var logits = [Float](repeating: 0, count: bias.count)  // [G * V]
+        for (b, length) in base.frameLengths.enumerated() {
+            for t in 0..<min(length, frames) {
+                let row = (b * frames + t) * channels
+                for output in 0..<bias.count {
+                    var sum = bias[output]
+                    for c in 0..<channels { sum += projection[output * channels + c] * features.values[row + c] }
+                    logits[output] = sum
+                }
+                for group in 0..<groups { indices.append(argmax(logits, offset: group * perGroup, count: perGroup)) }
+            }
+        }
+        return indices
+    }
+
+    /// One sentence per threshold the report misses.
+    static func failures(of report: VerifyReport) -> [String] {
+        let thresholds = report.thresholds
+        var failures: [String] = []
+        for output in report.outputs where output.shape.reduce(1, *) > 1 && output.cosine < thresholds.minCosine {
+            failures.append("\(output.head.rawValue) \(output.name): cosine similarity \(format(output.cosine)) is below \(format(thresholds.minCosine))")
+        }
+        for agreement in report.agreements where agreement.fraction < thresholds.minArgmaxAgreement {
+            failures.append("\(agreement.kind.rawValue): argmax agrees on \(agreement.agreeing) of \(agreement.total) (\(format(agreement.fraction))), below \(format(thresholds.minArgmaxAgreement))")
+        }
+        if thresholds.requireSameTranscripts {
+            for transcript in report.transcripts where !transcript.same {
+                failures.append("transcript of \(transcript.input) differs: \"\(transcript.candidate)\" vs \"\(transcript.reference)\"")
+            }
+        }
+        return failures
+    }
+
+    static func argmax(_ values: [Float], offset: Int, count: Int) -> Int {
+        var best = 0
+        for index in 1..<max(count, 1) where values[offset + index] > values[offset + best] { best = index }
+        return best
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.6g", value) }
+}
