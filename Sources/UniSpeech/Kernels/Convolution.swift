@@ -11,9 +11,10 @@ public struct ConvWeights: Sendable {
     /// [outChannels], or nil.
     let bias: FloatStorage?
 
-    /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel].
+    /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel], each tap
+    /// multiplied by `tapScales[tap]` when given (weight norm over every dim but the tap).
     public init(torchWeight: FloatStorage, bias: FloatStorage?, inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int = 1, padding: Int = 0, groups: Int = 1) {
+                kernel: Int, stride: Int = 1, padding: Int = 0, groups: Int = 1, tapScales: [Float]? = nil) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0, "channels must divide into groups")
         let perGroup = inChannels / groups
         precondition(torchWeight.count == outChannels * perGroup * kernel, "conv weight has the wrong size")
@@ -24,16 +25,22 @@ public struct ConvWeights: Sendable {
         self.padding = padding
         self.groups = groups
         self.bias = bias
-        var reordered = [Float](repeating: 0, count: torchWeight.count)
-        torchWeight.withUnsafeBufferPointer { source in
-            for out in 0..<outChannels {
-                for input in 0..<perGroup {
-                    for tap in 0..<kernel {
-                        // [out, input, tap] -> [out, tap, input]
-                        reordered[(out * kernel + tap) * perGroup + input] = source[(out * perGroup + input) * kernel + tap]
+        let scales = tapScales ?? [Float](repeating: 1, count: kernel)
+        precondition(scales.count == kernel, "one scale per tap")
+        let reordered = [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
+            torchWeight.withUnsafeBufferPointer { source in
+                scales.withUnsafeBufferPointer { scale in
+                    for out in 0..<outChannels {
+                        for input in 0..<perGroup {
+                            let from = source.baseAddress! + (out * perGroup + input) * kernel
+                            let to = target.baseAddress! + out * kernel * perGroup + input
+                            // [out, input, tap] -> [out, tap, input]
+                            for tap in 0..<kernel { to[tap * perGroup] = from[tap] * scale[tap] }
+                        }
                     }
                 }
             }
+            initialized = torchWeight.count
         }
         weight = FloatStorage(reordered)
     }
