@@ -336,3 +336,14 @@ void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale)
 #endif
     softmax_rows_portable(s, rows, cols, ld, scale);
 }
+
+/* ---- int8 row sums (plain loop: the compiler vectorises it at -O2) ---- */
+
+void ck_row_sums_s8(const int8_t *w, size_t rows, size_t cols, int32_t *sums) {
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *row = w + r * cols;
+        int32_t sum = 0;
+        for (size_t c = 0; c < cols; c++) sum += row[c];
+        sums[r] = sum;
+    }
+}

@@ -25,6 +25,9 @@ void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
                        const float *col_scale, const int32_t *col_sum, const float *bias,
                        float *out, size_t ld_out);
 
+/* sums[r] = sum of the int8 row w[r, 0..<cols] for rows of a row-major [rows, cols] matrix. */
+void ck_row_sums_s8(const int8_t *w, size_t rows, size_t cols, int32_t *sums);
+
 /* y[i] = x[i] * (1 + erf(x[i] / sqrt(2))) / 2, the exact-erf GELU; y may equal x. */
 void ck_gelu(const float *x, float *y, size_t count);
 

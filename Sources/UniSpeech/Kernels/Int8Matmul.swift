@@ -180,10 +180,9 @@ public final class Int8Matmul: @unchecked Sendable {
         self.columnScales = scales
         self.weights = weights.withUnsafeBytes { $0.baseAddress!.assumingMemoryBound(to: Int8.self) }
         let base = self.weights
-        self.columnSums = (0..<outputs).map { n in
-            var sum: Int32 = 0
-            for k in 0..<inputs { sum += Int32(base[n * inputs + k]) }
-            return sum
+        self.columnSums = [Int32](unsafeUninitializedCapacity: outputs) { sums, initialized in
+            ck_row_sums_s8(base, outputs, inputs, sums.baseAddress!)  // |sum| <= 127 * inputs: no overflow
+            initialized = outputs
         }
     }
 
