@@ -155,8 +155,8 @@ def benchmark(args):
               "load_before": os.getloadavg()}
     thread_counts = [2, 1]
     report["gemm"] = {t: gemm_peak(work, t) for t in thread_counts}
-    sizes = ["base"] if args.quick else ["base", "large"]
-    lengths = [10] if args.quick else [1, 10, 30, 60]
+    sizes = args.sizes or (["base"] if args.quick else ["base", "large"])
+    lengths = args.lengths or ([10] if args.quick else [1, 10, 30, 60])
     repeats = args.repeats or (3 if args.quick else 5)
     report["models"] = {}
     for size in sizes:
@@ -169,8 +169,14 @@ def benchmark(args):
             entry["convert"].append(info)
         tiny = ensure_audio(work, 0.1)
         log(f"{size}: load (run on 0.1 s)")
-        entry["load"] = {dtype: time_swift(models[dtype], tiny, dtype, 1, repeats, work)["process_median_s"] for dtype in DTYPES}
+        entry["load"] = {}
+        for dtype in DTYPES:
+            result = time_swift(models[dtype], tiny, dtype, 1, repeats, work)
+            entry["load"][dtype] = {"load_s": result.get("phases", {}).get("load_s", float("nan")),
+                                    "process_s": result["process_median_s"], "peak_rss_mb": result["peak_rss_mb"]}
         for seconds in lengths:
+            if seconds != 10 and size not in (args.growth_sizes or sizes):
+                continue
             audio = ensure_audio(work, seconds)
             flops = json.loads(run_process([sys.executable, TORCH_BENCH, "flops", "--model", hf, "--seconds", str(seconds)])[0])
             for threads in (thread_counts if seconds == 10 else thread_counts[:1]):
@@ -183,6 +189,7 @@ def benchmark(args):
                     r["argmax_agreement_with_torch_fp32"] = agreement(r["argmax"], reference["argmax"])
                     r["argmax_agreement_with_swift_f32"] = agreement(r["argmax"], swift32["argmax"])
                     r["gflops"] = flops["flops"]["total"] / r["median_s"] / 1e9
+                for r in results:
                     del r["argmax"]
                 entry["runs"].append({"size": size, "seconds": seconds, "threads": threads, "frames": flops["frames"],
                                       "flops": flops["flops"], "results": results})
@@ -212,8 +219,8 @@ def markdown(report):
         lines += ["", f"### {size}", "", "| convert to | seconds | input MB/s | output MB | peak RSS MB |", "|---|---|---|---|---|"]
         for c in entry["convert"]:
             lines.append(f"| {c['dtype']} | {c['seconds']:.2f} | {c['mb_per_s']:.0f} | {c['output_mb']:.1f} | {c['peak_rss_mb']:.0f} |")
-        lines += ["", "Load (whole `unispeech run` process on 0.1 s audio, 1 thread): " +
-                  ", ".join(f"{d} {s * 1000:.0f} ms" for d, s in entry["load"].items()), ""]
+        lines += ["", "Load (open + build the model; median of `run` on 0.1 s audio, 1 thread; whole process in brackets): " +
+                  ", ".join(f"{d} {l['load_s'] * 1000:.0f} ms ({l['process_s'] * 1000:.0f} ms)" for d, l in entry["load"].items()), ""]
         lines += ["| audio | threads | engine | median s | x torch fp32 | GFLOP/s | % sgemm peak | peak RSS MB | argmax = torch fp32 | argmax = swift f32 |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for run in entry["runs"]:
@@ -239,7 +246,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--work", default="/tmp/unispeech-bench")
-    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--repeats", type=int, help="timed runs per engine (default 3 quick, 5 full)")
+    parser.add_argument("--sizes", nargs="+", choices=["base", "large"], help="default: base (quick), base large")
+    parser.add_argument("--lengths", nargs="+", type=float, help="audio seconds; default 10 (quick), 1 10 30 60")
+    parser.add_argument("--growth-sizes", nargs="+", choices=["base", "large"],
+                        help="sizes timed at every length (others at 10 s only); default: all")
     args = parser.parse_args()
     report = benchmark(args)
     with open(os.path.join(args.work, "report.json"), "w") as f:

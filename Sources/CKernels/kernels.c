@@ -1,6 +1,7 @@
 #include "CKernels.h"
 
 #include <math.h>
+#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -70,6 +71,35 @@ void ck_f16_to_f32(const uint16_t *src, float *dst, size_t count) {
     }
 #endif
     f16_to_f32_portable(src, dst, count);
+}
+
+/* ---- f32 -> f16 ---- */
+
+static void f32_to_f16_portable(const float *src, uint16_t *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        _Float16 h = (_Float16)src[i];
+        memcpy(&dst[i], &h, sizeof h);
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,f16c")))
+static void f32_to_f16_f16c(const float *src, uint16_t *dst, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    f32_to_f16_portable(src + i, dst + i, count - i);
+}
+#endif
+
+void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        f32_to_f16_f16c(src, dst, count);
+        return;
+    }
+#endif
+    f32_to_f16_portable(src, dst, count);
 }
 
 /* ---- per-row u8 quantisation ---- */

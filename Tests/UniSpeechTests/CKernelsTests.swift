@@ -14,6 +14,20 @@ import Testing
         }
     }
 
+    @Test func floatToHalfRoundsLikeFloat16() {
+        var values: [Float] = [0, -0, 1, -1, 65504, -65504, 65519, 6.1e-5, 5.96e-8, 2.98e-8, 3e-8, 1e-9, .infinity, -.infinity]
+        var state: UInt32 = 12345
+        for _ in 0..<100_000 {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            values.append(Float(bitPattern: (state & 0x807F_FFFF) | (UInt32(103 + (state >> 8) % 40) << 23)))  // |x| in [2^-24, 2^16)
+        }
+        var halves = [UInt16](repeating: 0, count: values.count)
+        ck_f32_to_f16(values, &halves, values.count)
+        for (value, bits) in zip(values, halves) {
+            #expect(bits == Float16(value).bitPattern, "f16 of \(value)")  // exact: both round to nearest even
+        }
+    }
+
     @Test func softmaxRowsMatchesDoublePrecision() {
         let rows = 5, columns = 131, stride = 140, scale: Float = 0.125
         var scores = (0..<(rows * stride)).map { Float(sin(Double($0) * 0.37) * 40) }

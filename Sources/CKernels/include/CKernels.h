@@ -12,6 +12,9 @@ int ck_has_avx2_f16c(void);
 /* dst[i] = (float)src[i] for IEEE half-precision bit patterns src. */
 void ck_f16_to_f32(const uint16_t *src, float *dst, size_t count);
 
+/* dst[i] = IEEE half-precision bits of src[i], rounded to nearest even. */
+void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count);
+
 /* Asymmetric per-row quantisation of x [rows, cols] (row stride ld) to q [rows, cols] in
    [0, qmax]: x ~ scale[r] * (q - zero_point[r]); the range always includes 0. */
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
