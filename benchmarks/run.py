@@ -226,16 +226,23 @@ def markdown(report):
         for run in entry["runs"]:
             peak, _ = sgemm_peak(report, run["threads"])
             for r in run["results"]:
-                lines.append(f"| {run['seconds']} s | {run['threads']} | {r['engine']} | {r['median_s']:.3f} | "
+                lines.append(f"| {run['seconds']:g} s | {run['threads']} | {r['engine']} | {r['median_s']:.3f} | "
                              f"{r['ratio_to_torch_fp32']:.2f} | {r['gflops']:.0f} | {100 * r['gflops'] / peak:.0f}% | "
                              f"{r['peak_rss_mb']:.0f} | {100 * r['argmax_agreement_with_torch_fp32']:.1f}% | "
                              f"{100 * r['argmax_agreement_with_swift_f32']:.1f}% |")
         phases = [(run, r) for run in entry["runs"] for r in run["results"] if "phases" in r]
         if phases:
-            lines += ["", "Swift phases (median seconds):", ""]
+            lines += ["", "Swift phases (median seconds; encoder = positional conv + transformer layers, "
+                      "feature encoder = the conv stack on raw audio):", ""]
             for run, r in phases:
-                lines.append(f"- {run['seconds']} s, {run['threads']} thr, {r['engine']}: " +
-                             ", ".join(f"{k} {val:.3f}" for k, val in r["phases"].items()))
+                peak, _ = sgemm_peak(report, run["threads"])
+                f = run["flops"]
+                encoder = (f["positional_conv"] + f["encoder_linear"] + f["attention"]) / r["phases"]["encoder_s"] / 1e9
+                convs = f["conv"] / r["phases"]["feature_encoder_s"] / 1e9
+                lines.append(f"- {run['seconds']:g} s, {run['threads']} thr, {r['engine']}: " +
+                             ", ".join(f"{k} {val:.3f}" for k, val in r["phases"].items()) +
+                             f"; encoder {encoder:.0f} GFLOP/s ({100 * encoder / peak:.0f}% of sgemm), "
+                             f"feature encoder {convs:.0f} GFLOP/s ({100 * convs / peak:.0f}%)")
     lines += ["", f"FLOPs: multiply-add = 2; swift median = forward time reported by `unispeech run` "
               f"(UNISPEECH_TIMINGS) when present, else the whole process; torch median = forward only "
               f"(torch.inference_mode, dynamic int8 = quantize_dynamic on nn.Linear).", ""]
@@ -251,7 +258,14 @@ def main():
     parser.add_argument("--lengths", nargs="+", type=float, help="audio seconds; default 10 (quick), 1 10 30 60")
     parser.add_argument("--growth-sizes", nargs="+", choices=["base", "large"],
                         help="sizes timed at every length (others at 10 s only); default: all")
+    parser.add_argument("--from-report", help="only format an earlier run's report.json as markdown (no append)")
     args = parser.parse_args()
+    if args.from_report:
+        with open(args.from_report) as f:
+            report = json.load(f)
+        report["gemm"] = {int(k): v for k, v in report["gemm"].items()}
+        print(markdown(report))
+        return
     report = benchmark(args)
     with open(os.path.join(args.work, "report.json"), "w") as f:
         json.dump(report, f, indent=1)

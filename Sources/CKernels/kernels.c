@@ -377,3 +377,48 @@ void ck_row_sums_s8(const int8_t *w, size_t rows, size_t cols, int32_t *sums) {
         sums[r] = sum;
     }
 }
+
+/* ---- single-channel conv (the first layer on raw audio) ---- */
+
+static void conv1d_mono_portable(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                                 const float *bias, size_t outputs, float *y) {
+    for (size_t t = 0; t < frames; t++) {
+        float *out = y + t * outputs;
+        const float *in = x + t * stride;
+        for (size_t o = 0; o < outputs; o++) out[o] = bias ? bias[o] : 0;
+        for (size_t k = 0; k < kernel; k++)
+            for (size_t o = 0; o < outputs; o++) out[o] += w[k * outputs + o] * in[k];
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                             const float *bias, size_t outputs, float *y) {
+    if (outputs % 8 != 0) {
+        conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
+        return;
+    }
+    for (size_t t = 0; t < frames; t++) {
+        float *out = y + t * outputs;
+        const float *in = x + t * stride;
+        for (size_t o = 0; o < outputs; o += 8) {
+            __m256 acc = bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
+            for (size_t k = 0; k < kernel; k++)
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + k * outputs + o), _mm256_set1_ps(in[k]), acc);
+            _mm256_storeu_ps(out + o, acc);
+        }
+    }
+}
+#endif
+
+void ck_conv1d_mono(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                    const float *bias, size_t outputs, float *y) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        conv1d_mono_avx2(x, frames, kernel, stride, w, bias, outputs, y);
+        return;
+    }
+#endif
+    conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
+}

@@ -28,6 +28,23 @@ import Testing
         }
     }
 
+    @Test(arguments: [16, 12]) func monoConvMatchesDirectSum(outputs: Int) {
+        // 16 outputs take the AVX2 path where the CPU has it, 12 the portable one.
+        let kernel = 10, stride = 5, frames = 37
+        let x = (0..<((frames - 1) * stride + kernel)).map { Float(sin(Double($0) * 0.71)) }
+        let w = (0..<(kernel * outputs)).map { Float(cos(Double($0) * 0.13)) }  // [kernel, outputs]
+        let bias = (0..<outputs).map { Float($0) * 0.1 }
+        var y = [Float](repeating: .nan, count: frames * outputs)
+        ck_conv1d_mono(x, frames, kernel, stride, w, bias, outputs, &y)
+        for t in 0..<frames {
+            for o in 0..<outputs {
+                var exact = Double(bias[o])
+                for k in 0..<kernel { exact += Double(w[k * outputs + o]) * Double(x[t * stride + k]) }
+                #expect(abs(Double(y[t * outputs + o]) - exact) <= 1e-5, "frame \(t) output \(o)")  // 10 f32 FMAs
+            }
+        }
+    }
+
     @Test func softmaxRowsMatchesDoublePrecision() {
         let rows = 5, columns = 131, stride = 140, scale: Float = 0.125
         var scores = (0..<(rows * stride)).map { Float(sin(Double($0) * 0.37) * 40) }

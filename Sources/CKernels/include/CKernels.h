@@ -28,6 +28,11 @@ void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
                        const float *col_scale, const int32_t *col_sum, const float *bias,
                        float *out, size_t ld_out);
 
+/* Unpadded conv of a single-channel signal x: y[t, o] = bias[o] + sum_k w[k, o] x[t * stride + k] for
+   t < frames, with w tap-major [kernel, outputs] and y time-major [frames, outputs]; bias may be NULL. */
+void ck_conv1d_mono(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                    const float *bias, size_t outputs, float *y);
+
 /* sums[r] = sum of the int8 row w[r, 0..<cols] for rows of a row-major [rows, cols] matrix. */
 void ck_row_sums_s8(const int8_t *w, size_t rows, size_t cols, int32_t *sums);
 

@@ -1,3 +1,4 @@
+import CKernels
 /// A 1-D convolution's weights, rearranged for im2col + sgemm on time-major data.
 public struct ConvWeights: Sendable {
     public let inChannels: Int
@@ -64,8 +65,8 @@ extension Kernels {
         let groupIn = cin / conv.groups, groupOut = cout / conv.groups
         let rowWidth = conv.kernel * groupIn
         guard outLength > 0 else { return ([], 0) }
-        if conv.padding == 0 && conv.groups == 1 && cin > 1 {
-            return (strided(x, outLength: outLength, conv), outLength)
+        if conv.padding == 0 && conv.groups == 1 {
+            return (cin == 1 ? mono(x, outLength: outLength, conv) : strided(x, outLength: outLength, conv), outLength)
         }
         var y = [Float](repeating: 0, count: outLength * cout)
         let blockRows = max(1, min(outLength, im2colBlockFloats / rowWidth))
@@ -109,6 +110,23 @@ extension Kernels {
             }
         }
         return (y, outLength)
+    }
+
+    /// Unpadded conv of a single-channel signal (the first layer on raw audio), vectorised over output channels:
+    /// its GEMM would have K = kernel, far too small for sgemm to run near peak.
+    private static func mono(_ x: [Float], outLength: Int, _ conv: ConvWeights) -> [Float] {
+        let cout = conv.outChannels, kernel = conv.kernel
+        let tapMajor = conv.weight.withUnsafeBufferPointer { w in  // [kernel, cout] of [cout, kernel]
+            (0..<(kernel * cout)).map { w[($0 % cout) * kernel + $0 / cout] }
+        }
+        return [Float](unsafeUninitializedCapacity: outLength * cout) { y, initialized in
+            x.withUnsafeBufferPointer { xp in
+                withOptionalPointer(conv.bias) { bias in
+                    ck_conv1d_mono(xp.baseAddress!, outLength, kernel, conv.stride, tapMajor, bias, cout, y.baseAddress!)
+                }
+            }
+            initialized = outLength * cout
+        }
     }
 
     /// Unpadded, ungrouped conv without im2col: on time-major x the taps of output frame t are the
