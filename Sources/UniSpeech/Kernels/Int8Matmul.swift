@@ -73,7 +73,6 @@ final class Int8MatmulContext: @unchecked Sendable {
     private let lock = NSLock()
     private var primitives: [[Int]: QuantizedMatmulPrimitive] = [:]
     private var threadCount = ProcessInfo.processInfo.activeProcessorCount
-    private var int8InUse = false
     private var quantized = Scratch<UInt8>()   // [M, K]
     private var products = Scratch<Int32>()    // [M, N]
     private var rowScales = Scratch<Float>()   // [M]
@@ -107,24 +106,6 @@ final class Int8MatmulContext: @unchecked Sendable {
     var threads: Int {
         get { lock.withLock { threadCount } }
         set { lock.withLock { threadCount = max(1, newValue) } }
-    }
-
-    /// True once an int8 layer exists: from then on f32 GEMMs also go through oneDNN (`dnnl_sgemm`), so that
-    /// one OpenMP pool runs everything; OpenBLAS's pthreads and OpenMP's workers spin-waiting side by side
-    /// made two threads slower than one.
-    var int8Active: Bool {
-        get { lock.withLock { int8InUse } }
-        set { lock.withLock { int8InUse = newValue } }
-    }
-
-    /// C[M, N] = alpha A[M, K] op(B) + beta C through oneDNN's sgemm (row-major, op(B) = B^T when `transposeB`).
-    func sgemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-               transposeB: Bool, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        omp_set_num_threads(Int32(threads))
-        let status = dnnl_sgemm(CChar(UInt8(ascii: "N")), CChar(UInt8(ascii: transposeB ? "T" : "N")),
-                                dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha, a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb),
-                                beta, c, dnnl_dim_t(ldc))
-        precondition(status == dnnl_success, "oneDNN sgemm failed with status \(status.rawValue)")
     }
 
     /// y [M, N] = x [M, K] W^T with W s8 [N, K] (row stride K), see `Int8Matmul`.
@@ -197,7 +178,6 @@ public final class Int8Matmul: @unchecked Sendable {
         self.inputs = inputs
         self.weightStorage = weights
         self.columnScales = scales
-        Int8MatmulContext.shared.int8Active = true
         self.weights = weights.withUnsafeBytes { $0.baseAddress!.assumingMemoryBound(to: Int8.self) }
         let base = self.weights
         self.columnSums = [Int32](unsafeUninitializedCapacity: outputs) { sums, initialized in
