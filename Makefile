@@ -34,13 +34,14 @@ demo: release
 	$(BIN) run $(DEMO_CTC) $(DEMO_AUDIO)
 	@echo "== the classifier: which digit was said"
 	$(BIN) run $(DEMO_CLASSIFIER) $(DEMO_WORDS)
-	@echo "== convert to .unispeech (f32 and int8), inspect, verify int8 against the HF original"
+	@echo "== convert to .unispeech (f32 and int8), verify int8 against the HF original"
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-f32.unispeech --dtype f32
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-int8.unispeech --dtype int8
-	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 	$(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $(DEMO_AUDIO)
 	@echo "== transcripts from the int8 file"
 	$(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $(DEMO_AUDIO)
+	@echo "== inspect the int8 file"
+	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 
 clean:
 	rm -rf .build
@@ -48,7 +49,7 @@ clean:
 # Fuzzing: libFuzzer + AddressSanitizer harnesses in Fuzz/ (a separate package), each run for
 # FUZZ_TIME seconds, one after another, on one core; new inputs and crashes go to Fuzz/.work/<name>/.
 FUZZ_TIME ?= 600
-FUZZ_HARNESSES := Safetensors Unpickler TorchZip
+FUZZ_HARNESSES := Safetensors Unpickler TorchZip Native
 FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -enable-testing
 
 .PHONY: fuzz fuzz-build asan
@@ -69,4 +70,4 @@ fuzz: fuzz-build
 # The test suite under AddressSanitizer (and LeakSanitizer, minus the toolchain's own leaks listed in
 # Fuzz/lsan.supp), in its own build directory.
 asan: setup
-	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(SWIFT) test --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp:print_suppressions=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan

@@ -13,5 +13,6 @@ let package = Package(
         .executableTarget(name: "FuzzSafetensors", dependencies: harnessDependencies),
         .executableTarget(name: "FuzzUnpickler", dependencies: harnessDependencies),
         .executableTarget(name: "FuzzTorchZip", dependencies: harnessDependencies),
+        .executableTarget(name: "FuzzNative", dependencies: harnessDependencies),
     ]
 )

@@ -3,7 +3,8 @@
   make DIR      a randomly initialised base UniSpeechModel (12 x 768, default config) saved into DIR, a 10 s
                 input DIR/input.npy, transformers' last_hidden_state in DIR/reference.safetensors, and the
                 PyTorch forward time with 2 threads (median of 3 runs after a warm-up) in DIR/torch_timing.json
-  time DIR      the PyTorch timing again on the saved model (run it next to `unispeech run` on a shared machine)
+  time DIR [THREADS]
+                the PyTorch timing again on the saved model (run it next to `unispeech run` on a shared machine)
   compare DIR OUT.safetensors
                 max |swift - torch| / max |torch| of last_hidden_state, from `unispeech run DIR DIR/input.npy --output OUT`
 """
@@ -44,13 +45,13 @@ def make(directory):
     time_torch(directory, model, batch)
 
 
-def time_torch(directory, model=None, batch=None):
+def time_torch(directory, model=None, batch=None, threads=THREADS):
     directory = pathlib.Path(directory)
     if model is None:
         model = UniSpeechModel.from_pretrained(directory).eval()
         extractor = Wav2Vec2FeatureExtractor.from_pretrained(directory)
         batch = extractor([np.load(directory / "input.npy")], sampling_rate=16000, return_tensors="pt")
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     with torch.inference_mode():
         model(**batch)
         times = []
@@ -58,7 +59,7 @@ def time_torch(directory, model=None, batch=None):
             start = time.perf_counter()
             model(**batch)
             times.append(time.perf_counter() - start)
-    timing = {"torch_seconds_median": sorted(times)[1], "torch_seconds": times, "threads": THREADS,
+    timing = {"torch_seconds_median": sorted(times)[1], "torch_seconds": times, "threads": threads,
               "audio_seconds": SECONDS, "torch": torch.__version__, "transformers": transformers.__version__}
     (directory / "torch_timing.json").write_text(json.dumps(timing, indent=2) + "\n")
     print(json.dumps(timing))
@@ -74,8 +75,8 @@ def compare(directory, output):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["make"] and len(sys.argv) == 3:
         make(sys.argv[2])
-    elif sys.argv[1:2] == ["time"] and len(sys.argv) == 3:
-        time_torch(sys.argv[2])
+    elif sys.argv[1:2] == ["time"] and len(sys.argv) in (3, 4):
+        time_torch(sys.argv[2], threads=int(sys.argv[3]) if len(sys.argv) == 4 else THREADS)
     elif sys.argv[1:2] == ["compare"] and len(sys.argv) == 4:
         compare(sys.argv[2], sys.argv[3])
     else:

@@ -6,6 +6,12 @@ Run by hand (10-20 minutes on an idle core; on a busy machine the wall-time budg
     /work/venv/bin/python scripts/train_demo.py            # synthesise, train CTC, train classifier, evaluate
     /work/venv/bin/python scripts/train_demo.py --stage cls  # only the classifier (needs the CTC model)
 
+The committed models: the default run on a busy machine (45-minute CTC budget, ~1,750 steps, the
+classifier 400 steps from its encoder), then the CTC model continued once on the same data:
+
+    /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 3e-4 --ctc-minutes 12
+    /work/venv/bin/python scripts/train_demo.py --stage eval
+
 Writes, in HF format (save_pretrained, safetensors):
     examples/unispeech-digits-ctc/             UniSpeechForCTC, character vocabulary, greedy CTC
     examples/unispeech-digits-classifier/      UniSpeechForSequenceClassification, which digit was said
@@ -242,10 +248,12 @@ def edit_distance(a, b):
 
 @torch.no_grad()
 def transcribe(model, tokenizer, audios):
+    """One utterance at a time: with group norm in the first conv layer, padding a batch changes the
+    normalisation statistics of the shorter utterances (transformers behaves the same way)."""
     feature_extractor = make_feature_extractor()
     texts = []
-    for i in range(0, len(audios), 16):
-        inputs = feature_extractor(audios[i:i + 16], sampling_rate=SAMPLING_RATE, padding=True, return_tensors="pt")
+    for audio in audios:
+        inputs = feature_extractor(audio, sampling_rate=SAMPLING_RATE, return_tensors="pt")
         logits = model(inputs.input_values, attention_mask=inputs.attention_mask).logits
         texts += tokenizer.batch_decode(logits.argmax(-1))
     return texts
@@ -260,10 +268,11 @@ def character_error_rate(model, tokenizer, items):
 
 @torch.no_grad()
 def classify(model, audios):
+    """One utterance at a time, as in `transcribe`."""
     feature_extractor = make_feature_extractor()
     predictions = []
-    for i in range(0, len(audios), 16):
-        inputs = feature_extractor(audios[i:i + 16], sampling_rate=SAMPLING_RATE, padding=True, return_tensors="pt")
+    for audio in audios:
+        inputs = feature_extractor(audio, sampling_rate=SAMPLING_RATE, return_tensors="pt")
         predictions += model(inputs.input_values, attention_mask=inputs.attention_mask).logits.argmax(-1).tolist()
     return predictions
 
@@ -271,10 +280,15 @@ def classify(model, audios):
 # ---------------------------------------------------------------- stages
 
 
-def train_ctc(train, held_out, steps, minutes):
-    torch.manual_seed(0)
-    tokenizer = make_tokenizer(CTC_DIR)
-    model = UniSpeechForCTC(make_config(tokenizer.vocab_size))
+def train_ctc(train, held_out, steps, minutes, peak_lr, resume):
+    """From scratch, or (resume) a second schedule continuing the saved model."""
+    torch.manual_seed(1 if resume else 0)
+    if resume:
+        tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(CTC_DIR)
+        model = UniSpeechForCTC.from_pretrained(CTC_DIR)
+    else:
+        tokenizer = make_tokenizer(CTC_DIR)
+        model = UniSpeechForCTC(make_config(tokenizer.vocab_size))
     log(f"UniSpeechForCTC: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters")
 
     def targets(chosen):
@@ -288,7 +302,7 @@ def train_ctc(train, held_out, steps, minutes):
         log(f"held-out CER {cer:.4f}; e.g. {hypotheses[:3]}")
 
     model.evaluate_hook = evaluate_hook
-    train_loop(model, train, targets, steps, minutes, 1e-3, 300, np.random.default_rng(5), "ctc")
+    train_loop(model, train, targets, steps, minutes, peak_lr, 300, np.random.default_rng(6 if resume else 5), "ctc")
     del model.evaluate_hook
     model.save_pretrained(CTC_DIR, safe_serialization=True)
     tokenizer.save_pretrained(CTC_DIR)
@@ -377,6 +391,8 @@ def main():
     parser.add_argument("--work", default="/tmp/unispeech-demo-data", help="synthesis cache directory")
     parser.add_argument("--ctc-steps", type=int, default=3000)
     parser.add_argument("--ctc-minutes", type=float, default=45, help="wall-time budget of the CTC training")
+    parser.add_argument("--ctc-lr", type=float, default=1e-3, help="peak learning rate of the CTC training")
+    parser.add_argument("--ctc-resume", action="store_true", help="continue the saved CTC model with a new schedule")
     parser.add_argument("--cls-steps", type=int, default=400)
     parser.add_argument("--cls-minutes", type=float, default=8, help="wall-time budget of the classifier training")
     args = parser.parse_args()
@@ -385,7 +401,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     train, held_out = build_dataset(work)
     if args.stage in ("all", "ctc"):
-        train_ctc(train, held_out, args.ctc_steps, args.ctc_minutes)
+        train_ctc(train, held_out, args.ctc_steps, args.ctc_minutes, args.ctc_lr, args.ctc_resume)
     if args.stage in ("all", "cls"):
         train_classifier(train, args.cls_steps, args.cls_minutes)
     if args.stage in ("all", "eval"):

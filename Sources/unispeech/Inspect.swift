@@ -6,7 +6,7 @@ struct Inspect: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a checkpoint's architecture, config, parameter count, sizes by dtype and tensors.")
 
-    @Argument(help: "A HF model directory, a .safetensors / .bin file, or a shard index .json.")
+    @Argument(help: "A HF model directory, a .safetensors / .bin file, a shard index .json, or a .unispeech file.")
     var path: String
 
     @Flag(help: "Print the report as JSON (schemas/inspect.schema.json); it always lists every tensor.")
@@ -15,8 +15,11 @@ struct Inspect: ParsableCommand {
     @Flag(help: "List every tensor: name, dtype, shape, bytes.")
     var tensors = false
 
+    @Flag(help: "For a .unispeech file: recompute every tensor's crc32 and fail on a damaged one.")
+    var check = false
+
     func run() throws {
-        let report = InspectReport(try Inspector.open(path: path))
+        let report = InspectReport(try Inspector.open(path: path, checkChecksums: check))
         print(json ? report.json().serialized(pretty: true) : report.text(includeTensors: tensors))
     }
 }

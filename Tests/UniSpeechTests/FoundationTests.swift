@@ -12,6 +12,10 @@ import Testing
         #expect(try JSONValue.parse(value.serialized(), source: "again") == value)
     }
 
+    @Test func writesShortestNumbersAndNoNaN() throws {
+        #expect(JSONValue.array([.double(0.1), .double(1e-7), .double(2), .double(.nan)]).serialized() == "[0.1,1e-07,2.0,null]")
+    }
+
     @Test func rejectsBrokenText() {
         #expect(throws: JSONError.self) { try JSONValue.parse(#"{"a": "#, source: "t.json") }
         #expect(throws: JSONError.self) { try JSONValue.parse(#"{"a": 1} x"#, source: "t.json") }

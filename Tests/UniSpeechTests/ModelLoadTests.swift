@@ -101,7 +101,7 @@ func loadError(_ bundle: ModelBundle) -> ModelError? {
         }
         let model = try UniSpeechModel(bundle: golden.bundle)
         let batch = FeatureExtractor(config: golden.bundle.featureExtractor).makeBatch(golden.waveforms)
-        #expect(throws: ModelError.headNotAvailable(head: "pretraining", available: ["base", "ctc"])) {
+        #expect(throws: ModelError.headNotAvailable(model: golden.bundle.description, head: "pretraining", available: ["base", "ctc"])) {
             try model.run(batch, head: .pretraining)
         }
     }
@@ -221,10 +221,17 @@ func loadError(_ bundle: ModelBundle) -> ModelError? {
         #expect(report.text.contains("codevector_perplexity [1]"))
     }
 
+    @Test func tooShortInputFileIsNamed() throws {
+        let path = try temporaryNpy("'<f4', 'fortran_order': False, 'shape': (5,)", dataBytes: 20)
+        #expect(throws: RunError.inputTooShort(path: path, samples: 5)) {
+            try ModelRun.run(RunRequest(modelPath: Fixtures.path("golden/ctc_group_postln"), inputPaths: [path], threads: 1))
+        }
+    }
+
     @Test func failedRunLeavesNoOutputFile() throws {
         let directory = Fixtures.path("golden/ctc_group_postln")
         let path = scratch.file("never.safetensors")
-        #expect(throws: ModelError.headNotAvailable(head: "pretraining", available: ["base", "ctc"])) {
+        #expect(throws: ModelError.headNotAvailable(model: "HF directory " + directory, head: "pretraining", available: ["base", "ctc"])) {
             try ModelRun.run(RunRequest(modelPath: directory, inputPaths: [directory + "/input0.npy"], head: .pretraining,
                                         outputPath: path, threads: 1))
         }

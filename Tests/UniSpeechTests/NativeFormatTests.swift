@@ -164,6 +164,16 @@ enum FormatFixtures {
         #expect(Double(a.fileSize) <= 0.55 * Double(f32Size), "int8 \(a.fileSize) vs f32 \(f32Size) bytes")
     }
 
+    @Test func architectureComesFromTheConfigElseTheHeadTensors() {
+        func tensors(_ names: [String]) -> [TensorInfo] { names.map { TensorInfo(name: $0, dtype: .f32, shape: [1]) } }
+        var config = UniSpeechConfig()
+        #expect(NativeConversion.architecture(config: config, tensors: tensors(["encoder.layer_norm.weight", "lm_head.weight"]))
+                == "UniSpeechForCTC")
+        #expect(NativeConversion.architecture(config: config, tensors: tensors(["encoder.layer_norm.weight"])) == "UniSpeechModel")
+        config.architectures = ["UniSpeechForPreTraining"]
+        #expect(NativeConversion.architecture(config: config, tensors: tensors(["lm_head.weight"])) == "UniSpeechForPreTraining")
+    }
+
     @Test func int8PlanOfABaseModelIsUnderThirtyPercent() throws {
         // The tensor table of UniSpeechForCTC at the base size (hidden 768, 12 layers, 3072 inner, conv 512 x 7).
         let hidden = 768, inner = 3072
@@ -281,7 +291,7 @@ struct InMemoryTensors: TensorSource {
     /// Writes prefix + `header` + padding + `data` to a new file.
     static func write(_ header: JSONValue, data: [UInt8], in directory: String, version: UInt32 = NativeFormat.version) throws -> String {
         let text = Array(header.serialized().utf8)
-        var bytes = NativeWriter.prefix(headerLength: text.count)
+        var bytes = NativeWriter.prefix(header: text)
         bytes.replaceSubrange(8..<12, with: (0..<4).map { UInt8(truncatingIfNeeded: version >> (8 * UInt32($0))) })
         bytes += text
         bytes += [UInt8](repeating: 0, count: NativeFormat.aligned(bytes.count) - bytes.count)
@@ -370,5 +380,48 @@ struct InMemoryTensors: TensorSource {
             #expect(error.errorDescription?.contains(target["name"]!.stringValue!) == true)
             #expect(error.errorDescription?.hasPrefix(damaged) == true)
         }
+    }
+}
+
+@Suite struct NativeSchemaAndInspectTests {
+    static let headerSchema = try! JSONSchemaValidator(path: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("schemas/unispeech-header.schema.json").path)
+
+    @Test func headersFollowTheSchema() throws {
+        let scratch = try ScratchDirectory("format")
+        let f32 = scratch.file("ctc.unispeech"), int8 = scratch.file("ctc-int8.unispeech")
+        try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: f32, format: .f32)
+        try NativeConversion.quantize(native: f32, to: int8, format: .int8)
+        for path in [f32, int8] {
+            // Validate the header exactly as stored in the file, not as re-serialised.
+            let bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+            let length = Int(bytes[16..<24].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+            let header = try JSONValue.parse(Array(bytes[24..<(24 + length)]), source: path)
+            #expect(Self.headerSchema.validate(header) == [], "\(path)")
+        }
+    }
+
+    @Test func inspectReportsNativeFilesAndChecksTheirChecksums() throws {
+        let scratch = try ScratchDirectory("format")
+        let path = scratch.file("ctc-int8.unispeech")
+        try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: path, format: .int8)
+        let report = InspectReport(try Inspector.open(path: path, checkChecksums: true))
+        #expect(InspectTests.schema.validate(report.json()) == [])
+        #expect(report.model.format == "unispeech")
+        #expect(report.architecture == "UniSpeechForCTC")
+        #expect(report.heads == [.base, .ctc])
+        let extras = JSONValue.object(report.model.extras)
+        #expect(extras["weight_format"]?.stringValue == "int8")
+        #expect(extras["format_version"]?.intValue == Int(NativeFormat.version))
+        #expect(extras["int8_scales"]?["weights"]?.intValue == 13)
+        #expect(report.bytesByDType.map(\.dtype).sorted { $0.rawValue < $1.rawValue } == [.f16, .f32, .i8])
+
+        var bytes = [UInt8](FileManager.default.contents(atPath: path)!)
+        bytes[bytes.count - 3] ^= 0x01
+        let damaged = try scratch.write("damaged.unispeech", bytes)
+        #expect(try InspectCommandTests.run(["inspect", damaged]).status == 0, "checksums are not checked on a plain load")
+        let checked = try InspectCommandTests.run(["inspect", damaged, "--check"])
+        #expect(checked.status == 2)
+        #expect(checked.stderr.contains("damaged.unispeech") && checked.stderr.contains("crc32"))
     }
 }

@@ -67,6 +67,30 @@ final class PickleBox<Value> {
     init(_ value: Value) { self.value = value }
 }
 
+/// Every list and dict one unpickling made, emptied at the end: a hostile pickle can put a container
+/// inside itself through the memo, and that reference cycle would otherwise never be freed.
+final class PickleContainers {
+    private var lists: [PickleBox<[PickleValue]>] = []
+    private var dicts: [PickleBox<[(key: PickleValue, value: PickleValue)]>] = []
+
+    func list() -> PickleValue {
+        let box = PickleBox<[PickleValue]>([])
+        lists.append(box)
+        return .list(box)
+    }
+
+    func dict() -> PickleValue {
+        let box = PickleBox<[(key: PickleValue, value: PickleValue)]>([])
+        dicts.append(box)
+        return .dict(box)
+    }
+
+    func release() {
+        for box in lists { box.value = [] }
+        for box in dicts { box.value = [] }
+    }
+}
+
 extension PickleValue {
     /// Container nesting of this value (0 for scalars).
     var depth: Int {
@@ -142,6 +166,7 @@ struct RestrictedUnpickler {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    private let containers = PickleContainers()
 
     init(bytes: [UInt8], source: String) {
         self.bytes = bytes
@@ -151,6 +176,7 @@ struct RestrictedUnpickler {
     /// Reads the stream up to STOP and returns the state dict's name -> tensor entries in stored order.
     static func stateDict(from bytes: [UInt8], source: String) throws -> [(name: String, tensor: TorchTensorRecord)] {
         var unpickler = RestrictedUnpickler(bytes: bytes, source: source)
+        defer { unpickler.containers.release() }
         let root = try unpickler.run()
         guard case let .dict(box) = root else {
             throw PickleError.malformed(source: source, offset: bytes.count, reason: "the top-level object is not a dict of tensors")
@@ -218,10 +244,10 @@ struct RestrictedUnpickler {
                 let items = Array(stack.suffix(count))
                 stack.removeLast(count)
                 try push(try tuple(items))
-            case 0x5D: try push(.list(PickleBox([])))                         // EMPTY_LIST
+            case 0x5D: try push(containers.list())                         // EMPTY_LIST
             case 0x6C:                                                        // LIST
                 let items = try popMark(start)
-                try push(.list(PickleBox([])))
+                try push(containers.list())
                 try append(items, at: start)
             case 0x61:                                                        // APPEND
                 let item = try pop(start)
@@ -229,10 +255,10 @@ struct RestrictedUnpickler {
             case 0x65:                                                        // APPENDS
                 let items = try popMark(start)
                 try append(items, at: start)
-            case 0x7D: try push(.dict(PickleBox([])))                         // EMPTY_DICT
+            case 0x7D: try push(containers.dict())                         // EMPTY_DICT
             case 0x64:                                                        // DICT
                 let items = try popMark(start)
-                try push(.dict(PickleBox([])))
+                try push(containers.dict())
                 try setItems(items, at: start)
             case 0x73:                                                        // SETITEM
                 let value = try pop(start)
@@ -298,7 +324,7 @@ struct RestrictedUnpickler {
         switch global {
         case .orderedDict:
             guard args.isEmpty else { throw malformed(offset, "OrderedDict with arguments") }
-            return .dict(PickleBox([]))
+            return containers.dict()
         case .size:
             guard args.count == 1, case .tuple = args[0] else { throw malformed(offset, "torch.Size needs one tuple") }
             return args[0]

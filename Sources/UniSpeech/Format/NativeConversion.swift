@@ -26,15 +26,12 @@ public struct ConversionResult: Sendable {
 
 /// convert (HF directory -> native) and quantize (native -> native), one tensor at a time.
 public enum NativeConversion {
-    /// Sidecar files of a HF directory recorded in the source description when present.
-    static let sidecarFiles = ["config.json", "preprocessor_config.json", "vocab.json", "tokenizer_config.json",
-                               "special_tokens_map.json"]
-
     /// Converts the HF checkpoint in `directory` into the native file `output`.
     @discardableResult
     public static func convert(hfDirectory directory: String, to output: String, format: WeightFormat) throws -> ConversionResult {
         let checkpoint = try HFCheckpoint.open(directory: directory)
-        let names = sidecarFiles.filter { FileManager.default.fileExists(atPath: directory + "/" + $0) } + checkpoint.weightFiles
+        let names = (["config.json"] + Inspector.sidecarFiles).filter { FileManager.default.fileExists(atPath: directory + "/" + $0) }
+            + checkpoint.weightFiles
         let paths = names.map { directory + "/" + $0 }
         let source: JSONValue = .object([
             ("kind", .string("huggingface")),
@@ -119,14 +116,9 @@ public enum NativeConversion {
         return plan
     }
 
-    /// The HF class name: `architectures[0]` from the config, else inferred from the head tensors present.
+    /// The HF class name: `architectures[0]` from the config, else the head its tensor names show.
     static func architecture(config: UniSpeechConfig, tensors: [TensorInfo]) -> String {
-        if let name = config.architectures.first { return name }
-        let names = Set(tensors.map(\.name))
-        if names.contains("lm_head.weight") { return "UniSpeechForCTC" }
-        if names.contains("classifier.weight") { return "UniSpeechForSequenceClassification" }
-        if names.contains("quantizer.codevectors") { return "UniSpeechForPreTraining" }
-        return "UniSpeechModel"
+        config.architectures.first ?? (ModelHead.present(in: tensors.map(\.name)).last ?? .base).architecture
     }
 
     /// {name, bytes, sha256} of one source file, hashed as a stream.

@@ -8,8 +8,10 @@ public enum NativeFormat {
     public static let version: UInt32 = 1
     /// Alignment of the data section and of every tensor in it.
     public static let alignment = 64
-    /// Magic (8) + format version (4) + reserved (4) + header length (8).
+    /// Magic (8) + format version (4) + CRC-32 of the header JSON (4) + header length (8).
     public static let prefixLength = 24
+    /// Where the prefix holds the CRC-32 of the header JSON.
+    static let headerChecksumOffset = 12
     /// The largest header accepted.
     public static let maxHeaderLength: UInt64 = 100_000_000
     /// File name extension of native files.

@@ -38,9 +38,15 @@ public struct NativeReader: TensorSource {
         guard headerLength <= UInt64(file.count - NativeFormat.prefixLength) else {
             throw NativeFormatError.truncated(path: path, reason: "header of \(headerLength) bytes runs past the end of the \(file.count)-byte file")
         }
+        let headerBytes = file.bytes(offset: NativeFormat.prefixLength, count: Int(headerLength))
+        let storedChecksum = UInt32(littleEndian: prefix.slice(offset: NativeFormat.headerChecksumOffset, count: 4).load(as: UInt32.self)[0])
+        let headerChecksum = CRC32.checksum(headerBytes)
+        guard headerChecksum == storedChecksum else {
+            throw NativeFormatError.badHeader(path: path, reason: "the header is damaged (crc32 \(CRC32.hex(headerChecksum)), the prefix says \(CRC32.hex(storedChecksum)))")
+        }
         let json: JSONValue
         do {
-            json = try JSONValue.parse(file.bytes(offset: NativeFormat.prefixLength, count: Int(headerLength)).array, source: path)
+            json = try JSONValue.parse(headerBytes.array, source: path)
         } catch let error as JSONError {
             guard case let .invalid(_, reason) = error else { throw error }
             throw NativeFormatError.badHeader(path: path, reason: reason)
@@ -50,6 +56,9 @@ public struct NativeReader: TensorSource {
             throw NativeFormatError.badHeader(path: path, reason: "header says format version \(header.formatVersion) but the prefix says \(version)")
         }
         dataStart = NativeFormat.aligned(NativeFormat.prefixLength + Int(headerLength))
+        guard dataStart <= file.count else {
+            throw NativeFormatError.truncated(path: path, reason: "the data section would start at byte \(dataStart), past the end of the \(file.count)-byte file")
+        }
         try Self.checkLayout(header.tensors, dataLength: file.count - dataStart, path: path)
         config = try UniSpeechConfig(json: header.config, source: path + " (config)")
         self.header = header
@@ -89,9 +98,6 @@ public struct NativeReader: TensorSource {
         guard let entry = entries[name] else { throw TensorSourceError.missingTensor(source: path, name: name) }
         return file.bytes(offset: dataStart + entry.offset, count: entry.byteCount)
     }
-
-    /// The header row of one tensor.
-    public func entry(_ name: String) -> NativeTensorEntry? { entries[name] }
 
     /// Recomputes every tensor's crc32 and throws on the first mismatch.
     public func checkChecksums() throws {

@@ -35,7 +35,7 @@ public enum NativeWriter {
         let placeholder = Array(header.json.serialized().utf8)
 
         try AtomicFile.write(to: path, inputs: inputs) { sink in
-            try sink.write(prefix(headerLength: placeholder.count))
+            try sink.write(prefix(header: placeholder))
             try sink.write(placeholder)
             try sink.pad(to: NativeFormat.alignment)
             let dataStart = sink.offset
@@ -55,14 +55,16 @@ public enum NativeWriter {
             }
             let final = Array(header.json.serialized().utf8)
             precondition(final.count == placeholder.count, "header length changed when checksums were filled in")
+            try sink.overwrite(prefix(header: final), at: 0)
             try sink.overwrite(final, at: NativeFormat.prefixLength)
         }
         return header
     }
 
-    /// Magic, format version, reserved word and header length, little-endian.
-    static func prefix(headerLength: Int) -> [UInt8] {
-        NativeFormat.magic + littleEndian(NativeFormat.version) + littleEndian(UInt32(0)) + littleEndian(UInt64(headerLength))
+    /// Magic, format version, the header's CRC-32 and its length, little-endian.
+    static func prefix(header: [UInt8]) -> [UInt8] {
+        NativeFormat.magic + littleEndian(NativeFormat.version) + littleEndian(header.withUnsafeBytes { CRC32.checksum($0) })
+            + littleEndian(UInt64(header.count))
     }
 
     private static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {

@@ -34,11 +34,15 @@ public enum Inspector {
     /// Sidecar files of a HF directory that inspect lists when present.
     static let sidecarFiles = ["preprocessor_config.json", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
 
-    /// Reads a HF directory or a single weight file; tensor bytes are not touched.
-    public static func open(path: String) throws -> InspectedModel {
+    /// Reads a HF directory, a single weight file or a .unispeech file; tensor bytes are not touched
+    /// unless `checkChecksums` asks for a native file's crc32 check.
+    public static func open(path: String, checkChecksums: Bool = false) throws -> InspectedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError.notFound(path: path)
+        }
+        if !isDirectory.boolValue && NativeFormat.isNativePath(path) {
+            return try openNative(path: path, checkChecksums: checkChecksums)
         }
         return isDirectory.boolValue ? try openDirectory(path) : try openWeightFile(path)
     }
@@ -54,7 +58,8 @@ public enum Inspector {
         return InspectedModel(
             path: directory, format: stored.layout.rawValue, files: (hasConfig ? ["config.json"] : []) + stored.files,
             config: config, tensors: stored.source.tensors, extras: extras,
-            notes: hasConfig ? [] : ["no config.json in the directory: architecture inferred from tensor names"])
+            notes: (hasConfig ? [] : ["no config.json in the directory: architecture inferred from tensor names"])
+                + (try nonFiniteNotes(stored.source)))
     }
 
     private static func openWeightFile(_ path: String) throws -> InspectedModel {
@@ -62,7 +67,13 @@ public enum Inspector {
         return InspectedModel(
             path: path, format: stored.layout.rawValue, files: stored.files, config: nil, tensors: stored.source.tensors,
             extras: metadataExtras(stored.source),
-            notes: ["a single weight file carries no config: architecture inferred from tensor names; inspect the directory for the config"])
+            notes: ["a single weight file carries no config: architecture inferred from tensor names; inspect the directory for the config"]
+                + (try nonFiniteNotes(stored.source)))
+    }
+
+    /// One note per tensor holding NaN or Inf (reading every tensor, which also checks zip CRCs).
+    static func nonFiniteNotes(_ source: any TensorSource) throws -> [String] {
+        try FiniteCheck.scan(source).map { "non-finite values in tensor \($0.summary)" }
     }
 
     private static func metadataExtras(_ source: any TensorSource) -> [(key: String, value: JSONValue)] {

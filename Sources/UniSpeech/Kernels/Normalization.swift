@@ -24,13 +24,15 @@ extension Kernels {
                 x.withUnsafeMutableBufferPointer { xp in
                     for row in 0..<rows {
                         let v = xp.baseAddress! + row * size
-                        var sum: Double = 0
+                        var sum = 0.0
                         for i in 0..<size { sum += Double(v[i]) }
-                        let mean = Float(sum / Double(size))
-                        var squares: Double = 0
-                        for i in 0..<size { let d = v[i] - mean; squares += Double(d * d) }
-                        let inverse = Float(1 / (squares / Double(size) + Double(norm.epsilon)).squareRoot())
-                        for i in 0..<size { v[i] = (v[i] - mean) * inverse * gamma[i] + beta[i] }
+                        let mean = sum / Double(size)
+                        var squares = 0.0
+                        for i in 0..<size { let d = Double(v[i]) - mean; squares += d * d }
+                        let inverse = 1 / (squares / Double(size) + Double(norm.epsilon)).squareRoot()
+                        for i in 0..<size {
+                            v[i] = Float((Double(v[i]) - mean) * inverse) * gamma[i] + beta[i]
+                        }
                     }
                 }
             }
@@ -44,38 +46,35 @@ extension Kernels {
         precondition(x.count == frames * channels, "group norm input has \(x.count) values, expected \(frames) x \(channels)")
         var sums = [Double](repeating: 0, count: channels)
         var squares = [Double](repeating: 0, count: channels)
-        var means = [Float](repeating: 0, count: channels)
         var scales = [Float](repeating: 0, count: channels)
         var shifts = [Float](repeating: 0, count: channels)
         x.withUnsafeMutableBufferPointer { xp in
             sums.withUnsafeMutableBufferPointer { sum in
                 squares.withUnsafeMutableBufferPointer { square in
-                    means.withUnsafeMutableBufferPointer { mean in
-                        for t in 0..<frames {
-                            let v = xp.baseAddress! + t * channels
-                            for c in 0..<channels { sum[c] += Double(v[c]) }
-                        }
-                        for c in 0..<channels { mean[c] = Float(sum[c] / Double(frames)) }
-                        for t in 0..<frames {
-                            let v = xp.baseAddress! + t * channels
-                            for c in 0..<channels { let d = v[c] - mean[c]; square[c] += Double(d * d) }
-                        }
+                    for t in 0..<frames {
+                        let row = xp.baseAddress! + t * channels
+                        for c in 0..<channels { sum[c] += Double(row[c]) }
                     }
-                }
-            }
-            norm.weight.withUnsafeBufferPointer { gamma in
-                norm.bias.withUnsafeBufferPointer { beta in
-                    for c in 0..<channels {
-                        scales[c] = Float(1 / (squares[c] / Double(frames) + Double(norm.epsilon)).squareRoot()) * gamma[c]
-                        shifts[c] = beta[c] - means[c] * scales[c]
+                    for c in 0..<channels { sum[c] /= Double(frames) }  // means
+                    for t in 0..<frames {
+                        let row = xp.baseAddress! + t * channels
+                        for c in 0..<channels { let d = Double(row[c]) - sum[c]; square[c] += d * d }
+                    }
+                    norm.weight.withUnsafeBufferPointer { gamma in
+                        norm.bias.withUnsafeBufferPointer { beta in
+                            for c in 0..<channels {
+                                scales[c] = Float(1 / (square[c] / Double(frames) + Double(norm.epsilon)).squareRoot()) * gamma[c]
+                                shifts[c] = beta[c] - Float(sum[c]) * scales[c]
+                            }
+                        }
                     }
                 }
             }
             scales.withUnsafeBufferPointer { scale in
                 shifts.withUnsafeBufferPointer { shift in
                     for t in 0..<frames {
-                        let v = xp.baseAddress! + t * channels
-                        for c in 0..<channels { v[c] = v[c] * scale[c] + shift[c] }
+                        let row = xp.baseAddress! + t * channels
+                        for c in 0..<channels { row[c] = row[c] * scale[c] + shift[c] }
                     }
                 }
             }

@@ -1,5 +1,17 @@
 import Foundation
 
+/// Why `run` could not start.
+public enum RunError: LocalizedError, Equatable {
+    case inputTooShort(path: String, samples: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .inputTooShort(path, samples):
+            return "\(path): \(samples) samples are too short for the model's conv stack to give one frame"
+        }
+    }
+}
+
 /// What `unispeech run` asks for.
 public struct RunRequest: Sendable {
     public var modelPath: String
@@ -126,6 +138,11 @@ public enum ModelRun {
     public static let timingVariable = "UNISPEECH_TIMINGS"
 
     /// Runs `request` end to end; shows a progress line on a terminal while it reads the inputs.
+    /// The model's own files (the path itself and, for a directory, the files in it), which `--output` must not replace.
+    private static func modelFiles(_ path: String) -> [String] {
+        [path] + ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
+    }
+
     public static func run(_ request: RunRequest) throws -> RunReport {
         Kernels.setThreads(request.threads)
         let loadStart = Date()
@@ -139,8 +156,13 @@ public enum ModelRun {
         for (index, path) in request.inputPaths.enumerated() {
             Console.progress("reading \(index + 1)/\(request.inputPaths.count) \(path)")
             let input = try AudioInput.load(path: path, samplingRate: Double(samplingRate))
+            try FiniteCheck.requireFinite(input.samples, description: path)
             waveforms.append(input.samples)
             inputs.append(input.info)
+        }
+        for (path, waveform) in zip(request.inputPaths, waveforms) where bundle.config.outputLength(forSamples: waveform.count) == 0 {
+            Console.progressDone()
+            throw RunError.inputTooShort(path: path, samples: waveform.count)
         }
         Console.progress("running \(head.rawValue) on \(waveforms.count) input(s)")
         let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(waveforms)
@@ -157,7 +179,7 @@ public enum ModelRun {
         if let path = request.outputPath {
             try SafetensorsWriter.write(
                 output.tensors.map { SafetensorsWriter.Entry(name: $0.name, shape: $0.shape, floats: $0.values) },
-                metadata: [("head", head.rawValue)], to: path, inputs: request.inputPaths)
+                metadata: [("head", head.rawValue)], to: path, inputs: request.inputPaths + modelFiles(request.modelPath))
         }
         return RunReport(request: request, head: head, samplingRate: samplingRate, inputs: inputs, output: output,
                          meanings: try RunDecoding.decode(output, bundle: bundle), seconds: seconds)

@@ -64,9 +64,11 @@ extension UniSpeechConfig {
 
 /// The UniSpeech graph in eval mode with every head its weights hold, loaded strictly: a missing tensor, a wrong
 /// shape or a tensor no module reads is an error naming it.
-public final class UniSpeechModel: @unchecked Sendable {
+public final class UniSpeechModel: Sendable {
     public let config: UniSpeechConfig
     public let featureExtractorConfig: FeatureExtractorConfig
+    /// What the model was loaded from, for messages.
+    public let description: String
     let featureEncoder: FeatureEncoder
     let featureProjection: FeatureProjection
     let encoder: Encoder
@@ -78,6 +80,7 @@ public final class UniSpeechModel: @unchecked Sendable {
     public init(bundle: ModelBundle) throws {
         config = bundle.config
         featureExtractorConfig = bundle.featureExtractor
+        description = bundle.description
         let weights = WeightLoader(bundle.weights)
         featureEncoder = try FeatureEncoder(config: config, weights: weights)
         featureProjection = try FeatureProjection(config: config, weights: weights)
@@ -111,7 +114,7 @@ public final class UniSpeechModel: @unchecked Sendable {
     /// Runs the forward pass of `head` on a padded batch.
     public func run(_ batch: InputBatch, head: ModelHead) throws -> ModelOutput {
         guard availableHeads.contains(head) else {
-            throw ModelError.headNotAvailable(head: head.rawValue, available: availableHeads.map(\.rawValue))
+            throw ModelError.headNotAvailable(model: description, head: head.rawValue, available: availableHeads.map(\.rawValue))
         }
         guard batch.batchSize > 0 else { throw ModelError.emptyBatch }
         let lengths = batch.lengths.map(config.outputLength(forSamples:))
@@ -141,7 +144,7 @@ public final class UniSpeechModel: @unchecked Sendable {
                               recordHiddenStates: head == .classification && config.useWeightedLayerSum)
         phases.mark("encoder")
 
-        var tensors: [NamedTensor]
+        let tensors: [NamedTensor]
         switch head {
         case .base:
             tensors = [NamedTensor(name: "last_hidden_state", shape: [size, frames, hidden], values: encoded.last),

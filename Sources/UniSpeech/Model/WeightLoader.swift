@@ -6,7 +6,7 @@ public enum ModelError: LocalizedError, Equatable {
     case unexpectedTensors(source: String, names: [String])
     case wrongShape(source: String, name: String, expected: [Int], found: [Int])
     case unsupportedDType(source: String, name: String, dtype: DType, reason: String)
-    case headNotAvailable(head: String, available: [String])
+    case headNotAvailable(model: String, head: String, available: [String])
     case emptyBatch
     case inputTooShort(index: Int, samples: Int)
 
@@ -19,8 +19,8 @@ public enum ModelError: LocalizedError, Equatable {
             return "\(source): tensor '\(name)' has shape \(found), expected \(expected) from the config"
         case let .unsupportedDType(source, name, dtype, reason):
             return "\(source): tensor '\(name)' has dtype \(dtype.rawValue), \(reason)"
-        case let .headNotAvailable(head, available):
-            return "the model has no '\(head)' head (available: \(available.joined(separator: ", ")))"
+        case let .headNotAvailable(model, head, available):
+            return "\(model): the model has no '\(head)' head (available: \(available.joined(separator: ", ")))"
         case .emptyBatch: return "no input to run"
         case let .inputTooShort(index, samples):
             return "input \(index + 1) has \(samples) samples, too short to give one frame"

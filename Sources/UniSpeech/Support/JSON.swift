@@ -170,10 +170,12 @@ extension JSONValue {
         case let .bool(b): return json_object_new_boolean(b ? 1 : 0)
         case let .int(i): return json_object_new_int64(i)
         case let .double(d):
-            if d.isFinite && d.rounded() == d && abs(d) < 1e15 {
+            // JSON has no NaN or infinity; finite values keep their shortest round-trip spelling.
+            guard d.isFinite else { return nil }
+            if d.rounded() == d && abs(d) < 1e15 {
                 return json_object_new_double_s(d, "\(Int64(d)).0")
             }
-            return json_object_new_double(d)
+            return json_object_new_double_s(d, "\(d)")
         case let .string(s):
             let bytes = Array(s.utf8)
             return bytes.withUnsafeBufferPointer { buffer in

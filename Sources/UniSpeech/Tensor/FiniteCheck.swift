@@ -19,6 +19,21 @@ public struct NonFiniteCount: Sendable, Equatable {
     public var summary: String { "\(name): \(nan) NaN, \(infinite) Inf (first at index \(firstIndex))" }
 }
 
+/// Why weights or inputs were refused.
+public enum FiniteCheckError: LocalizedError, Equatable {
+    case nonFiniteWeights(source: String, counts: [NonFiniteCount])
+    case nonFiniteInput(path: String, count: NonFiniteCount)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .nonFiniteWeights(source, counts):
+            return "\(source): weights hold NaN or Inf values, in tensor " + counts.map(\.summary).joined(separator: "; tensor ")
+        case let .nonFiniteInput(path, count):
+            return "\(path): the input holds NaN or Inf values (\(count.nan) NaN, \(count.infinite) Inf, the first at sample \(count.firstIndex))"
+        }
+    }
+}
+
 /// Finds NaN and Inf in stored floating-point data without converting it.
 public enum FiniteCheck {
     /// The count for `bytes` holding `dtype` elements, or nil when every value is finite (or the type is an integer type).
@@ -47,6 +62,18 @@ public enum FiniteCheck {
         try source.tensors.compactMap { info in
             info.dtype.isFloatingPoint ? scan(try source.bytes(of: info.name), dtype: info.dtype, name: info.name) : nil
         }
+    }
+
+    /// Throws naming every floating-point tensor of `source` that holds a NaN or Inf.
+    public static func requireFinite(_ source: any TensorSource, description: String) throws {
+        let counts = try scan(source)
+        guard counts.isEmpty else { throw FiniteCheckError.nonFiniteWeights(source: description, counts: counts) }
+    }
+
+    /// Throws when `values` (the input file `description`) hold a NaN or Inf.
+    public static func requireFinite(_ values: [Float], description: String) throws {
+        guard let count = scan(values, name: "samples") else { return }
+        throw FiniteCheckError.nonFiniteInput(path: description, count: count)
     }
 
     private static func scanBits<Bits: FixedWidthInteger & UnsignedInteger>(

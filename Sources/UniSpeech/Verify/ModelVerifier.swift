@@ -86,6 +86,10 @@ public enum ModelVerifier {
     public static func verify(_ request: VerifyRequest) throws -> VerifyReport {
         let candidateBundle = try ModelBundle.open(path: request.candidatePath)
         let referenceBundle = try ModelBundle.open(path: request.referencePath)
+        for (path, bundle) in [(request.candidatePath, candidateBundle), (request.referencePath, referenceBundle)] {
+            try (bundle.weights as? NativeReader)?.checkChecksums()
+            try FiniteCheck.requireFinite(bundle.weights, description: path)
+        }
         let candidate = try UniSpeechModel(bundle: candidateBundle)
         let reference = try UniSpeechModel(bundle: referenceBundle)
         guard candidate.availableHeads == reference.availableHeads else {
@@ -103,6 +107,7 @@ public enum ModelVerifier {
         let inputs: [(name: String, samples: [Float])] = request.audioPaths.isEmpty
             ? TestSignals.make(samplingRate: rate)
             : try request.audioPaths.map { (URL(fileURLWithPath: $0).lastPathComponent, try AudioInput.load(path: $0, samplingRate: Double(rate)).samples) }
+        for (input, path) in zip(inputs, request.audioPaths) { try FiniteCheck.requireFinite(input.samples, description: path) }
         let candidateBatch = FeatureExtractor(config: candidate.featureExtractorConfig).makeBatch(inputs.map(\.samples))
         let referenceBatch = FeatureExtractor(config: reference.featureExtractorConfig).makeBatch(inputs.map(\.samples))
 
@@ -125,7 +130,7 @@ public enum ModelVerifier {
             case .base:
                 break
             case .ctc:
-                let (agreement, transcripts) = compareCTC(c, r, inputs: inputs.map(\.name), candidate: candidateBundle,
+                let (agreement, transcripts) = try compareCTC(c, r, inputs: inputs.map(\.name), candidate: candidateBundle,
                                                              reference: referenceBundle)
                 report.agreements.append(agreement)
                 report.transcripts = transcripts
@@ -179,11 +184,11 @@ public enum ModelVerifier {
 
     /// Frame argmax agreement over the real frames and the greedy transcript of each input.
     static func compareCTC(_ candidate: ModelOutput, _ reference: ModelOutput, inputs: [String], candidate candidateBundle: ModelBundle,
-                           reference referenceBundle: ModelBundle) -> (ArgmaxAgreement, [TranscriptComparison]) {
+                           reference referenceBundle: ModelBundle) throws -> (ArgmaxAgreement, [TranscriptComparison]) {
         let (ct, rt) = (candidate["logits"]!, reference["logits"]!)
         let (frames, vocabulary) = (rt.shape[1], rt.shape[2])
-        let candidateDecoder = GreedyCTCDecoder(bundle: candidateBundle)
-        let referenceDecoder = GreedyCTCDecoder(bundle: referenceBundle)
+        let candidateDecoder = try GreedyCTCDecoder(bundle: candidateBundle)
+        let referenceDecoder = try GreedyCTCDecoder(bundle: referenceBundle)
         var agreement = ArgmaxAgreement(kind: .ctcFrames, agreeing: 0, total: 0)
         var transcripts: [TranscriptComparison] = []
         for (b, length) in reference.frameLengths.enumerated() {

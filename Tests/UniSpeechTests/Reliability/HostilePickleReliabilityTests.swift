@@ -59,4 +59,21 @@ struct HostileCheckpoint: CustomTestStringConvertible, Sendable {
         #expect(result.stderr.contains(hostile.path) && result.stderr.contains(expected), "\(result.stderr)")
         #expect(!hostile.markerExists, "the payload of \(hostile.name) did not run")
     }
+
+    @Test(arguments: HostileCheckpoint.all)
+    func convertRefusesAndWritesNothing(_ hostile: HostileCheckpoint) throws {
+        hostile.clearMarker()
+        let scratch = try ScratchDirectory("hostile")
+        defer { scratch.remove() }
+        let model = scratch.file("model")
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: hostile.path, toPath: model + "/pytorch_model.bin")
+        try scratch.write("model/config.json", "{}")
+        let result = try CLI.run(["convert", model, "-o", scratch.file("out.unispeech")])
+        #expect(!result.crashed && result.status == 2, "\(result.stderr)")
+        let expected = hostile.refusedGlobal.map { "refusing pickle global '\($0)'" } ?? "legacy PyTorch format"
+        #expect(result.stderr.contains(expected), "\(result.stderr)")
+        #expect(try scratch.entries() == ["model"], "no output or temporary file")
+        #expect(!hostile.markerExists, "the payload of \(hostile.name) did not run")
+    }
 }
