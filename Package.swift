@@ -17,9 +17,11 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndfile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .target(name: "CKernels"),
         .target(
             name: "UniSpeech",
-            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr"]
+            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CDNNL", "CKernels"]
         ),
         .executableTarget(
             name: "unispeech",

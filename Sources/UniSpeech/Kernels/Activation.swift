@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Element-wise activations by their transformers ACT2FN names.
@@ -15,12 +16,10 @@ public enum Activation: String, Sendable, CaseIterable {
     /// Applies the activation to every value, in place.
     public func apply(_ x: inout [Float]) {
         let tanhCoefficient = Float((2.0 / Double.pi).squareRoot())
-        let inverseSqrt2 = Float(1 / 2.0.squareRoot())
         switch self {
         case .gelu:
-            x.withUnsafeMutableBufferPointer { values in
-                for i in values.indices { let v = values[i]; values[i] = 0.5 * v * (1 + Self.erf(v * inverseSqrt2)) }
-            }
+            let count = x.count
+            x.withUnsafeMutableBufferPointer { ck_gelu($0.baseAddress!, $0.baseAddress!, count) }
         case .geluNew, .geluPytorchTanh:
             for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(tanhCoefficient * (v + 0.044715 * v * v * v))) }
         case .geluFast:
@@ -44,26 +43,5 @@ public enum Activation: String, Sendable, CaseIterable {
         case .leakyRelu:
             for i in x.indices where x[i] < 0 { x[i] *= Self.leakyReluSlope }
         }
-    }
-
-    /// erf for f32 as a rational function of x^2 on [-4, 4] (Eigen's float erf; a few ulp), branch-free so the
-    /// compiler can vectorize the loops that call it.
-    @inline(__always)
-    static func erf(_ value: Float) -> Float {
-        let x = min(max(value, -4), 4)
-        let x2 = x * x
-        var p: Float = -2.72614225801306e-10
-        p = p * x2 + 2.77068142495902e-08
-        p = p * x2 - 2.10102402082508e-06
-        p = p * x2 - 5.69250639462346e-05
-        p = p * x2 - 7.34990630326855e-04
-        p = p * x2 - 2.95459980854025e-03
-        p = p * x2 - 1.60960333262415e-02
-        var q: Float = -1.45660718464996e-05
-        q = q * x2 - 2.13374055278905e-04
-        q = q * x2 - 1.68282697438203e-03
-        q = q * x2 - 7.37332916720468e-03
-        q = q * x2 - 1.42647390514189e-02
-        return x * p / q
     }
 }

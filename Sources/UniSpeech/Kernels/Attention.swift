@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 extension Kernels {
@@ -23,12 +24,12 @@ extension Kernels {
                                 let keys = min(max(keyLengths[b], 0), frames)
                                 for h in 0..<heads {
                                     let offset = b * frames * width + h * headDim
-                                    // scores[frames, keys] = scale * Q_bh[frames, headDim] K_bh[keys, headDim]^T
-                                    gemm(m: frames, n: keys, k: headDim, alpha: scale,
+                                    // scores[frames, keys] = Q_bh[frames, headDim] K_bh[keys, headDim]^T
+                                    gemm(m: frames, n: keys, k: headDim,
                                          a: qp.baseAddress! + offset, lda: width,
                                          b: kp.baseAddress! + offset, ldb: width, transposeB: true,
                                          c: sp.baseAddress!, ldc: keys)
-                                    softmaxRows(sp.baseAddress!, rows: frames, columns: keys)
+                                    ck_softmax_rows(sp.baseAddress!, frames, keys, keys, scale)  // softmax(scale * scores)
                                     // context_bh[frames, headDim] = P[frames, keys] V_bh[keys, headDim]
                                     gemm(m: frames, n: headDim, k: keys,
                                          a: sp.baseAddress!, lda: keys,
@@ -42,19 +43,5 @@ extension Kernels {
             }
         }
         return context
-    }
-
-    /// Softmax of each row of a [rows, columns] matrix, in place.
-    static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        guard columns > 0 else { return }
-        for row in 0..<rows {
-            let s = scores + row * columns
-            var largest = -Float.infinity
-            for j in 0..<columns { largest = max(largest, s[j]) }
-            var total: Float = 0
-            for j in 0..<columns { let e = FastMath.exp(s[j] - largest); s[j] = e; total += e }
-            let inverse = 1 / total
-            for j in 0..<columns { s[j] *= inverse }
-        }
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 /// A 1-D convolution's weights, rearranged for im2col + sgemm on time-major data.
 public struct ConvWeights: Sendable {
     public let inChannels: Int
@@ -11,9 +12,10 @@ public struct ConvWeights: Sendable {
     /// [outChannels], or nil.
     let bias: FloatStorage?
 
-    /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel].
+    /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel], each tap
+    /// multiplied by `tapScales[tap]` when given (weight norm over every dim but the tap).
     public init(torchWeight: FloatStorage, bias: FloatStorage?, inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int = 1, padding: Int = 0, groups: Int = 1) {
+                kernel: Int, stride: Int = 1, padding: Int = 0, groups: Int = 1, tapScales: [Float]? = nil) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0, "channels must divide into groups")
         let perGroup = inChannels / groups
         precondition(torchWeight.count == outChannels * perGroup * kernel, "conv weight has the wrong size")
@@ -24,16 +26,22 @@ public struct ConvWeights: Sendable {
         self.padding = padding
         self.groups = groups
         self.bias = bias
-        var reordered = [Float](repeating: 0, count: torchWeight.count)
-        torchWeight.withUnsafeBufferPointer { source in
-            for out in 0..<outChannels {
-                for input in 0..<perGroup {
-                    for tap in 0..<kernel {
-                        // [out, input, tap] -> [out, tap, input]
-                        reordered[(out * kernel + tap) * perGroup + input] = source[(out * perGroup + input) * kernel + tap]
+        let scales = tapScales ?? [Float](repeating: 1, count: kernel)
+        precondition(scales.count == kernel, "one scale per tap")
+        let reordered = [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
+            torchWeight.withUnsafeBufferPointer { source in
+                scales.withUnsafeBufferPointer { scale in
+                    for out in 0..<outChannels {
+                        for input in 0..<perGroup {
+                            let from = source.baseAddress! + (out * perGroup + input) * kernel
+                            let to = target.baseAddress! + out * kernel * perGroup + input
+                            // [out, input, tap] -> [out, tap, input]
+                            for tap in 0..<kernel { to[tap * perGroup] = from[tap] * scale[tap] }
+                        }
                     }
                 }
             }
+            initialized = torchWeight.count
         }
         weight = FloatStorage(reordered)
     }
@@ -56,8 +64,11 @@ extension Kernels {
         let cin = conv.inChannels, cout = conv.outChannels
         let groupIn = cin / conv.groups, groupOut = cout / conv.groups
         let rowWidth = conv.kernel * groupIn
+        guard outLength > 0 else { return ([], 0) }
+        if conv.padding == 0 && conv.groups == 1 {
+            return (cin == 1 ? mono(x, outLength: outLength, conv) : strided(x, outLength: outLength, conv), outLength)
+        }
         var y = [Float](repeating: 0, count: outLength * cout)
-        guard outLength > 0 else { return (y, 0) }
         let blockRows = max(1, min(outLength, im2colBlockFloats / rowWidth))
         var columns = [Float](repeating: 0, count: blockRows * rowWidth)
         y.withUnsafeMutableBufferPointer { yp in
@@ -99,5 +110,50 @@ extension Kernels {
             }
         }
         return (y, outLength)
+    }
+
+    /// Unpadded conv of a single-channel signal (the first layer on raw audio), vectorised over output channels:
+    /// its GEMM would have K = kernel, far too small for sgemm to run near peak.
+    private static func mono(_ x: [Float], outLength: Int, _ conv: ConvWeights) -> [Float] {
+        let cout = conv.outChannels, kernel = conv.kernel
+        let tapMajor = conv.weight.withUnsafeBufferPointer { w in  // [kernel, cout] of [cout, kernel]
+            (0..<(kernel * cout)).map { w[($0 % cout) * kernel + $0 / cout] }
+        }
+        return [Float](unsafeUninitializedCapacity: outLength * cout) { y, initialized in
+            x.withUnsafeBufferPointer { xp in
+                withOptionalPointer(conv.bias) { bias in
+                    ck_conv1d_mono(xp.baseAddress!, outLength, kernel, conv.stride, tapMajor, bias, cout, y.baseAddress!)
+                }
+            }
+            initialized = outLength * cout
+        }
+    }
+
+    /// Unpadded, ungrouped conv without im2col: on time-major x the taps of output frame t are the
+    /// contiguous values x[t * stride ..< t * stride + kernel, :], so each run of `stride` taps is a plain
+    /// matrix with row stride stride * cin, multiplied straight from x.
+    private static func strided(_ x: [Float], outLength: Int, _ conv: ConvWeights) -> [Float] {
+        let cin = conv.inChannels, cout = conv.outChannels, rowWidth = conv.kernel * cin
+        var y = [Float](unsafeUninitializedCapacity: outLength * cout) { _, initialized in initialized = outLength * cout }
+        y.withUnsafeMutableBufferPointer { yp in
+            x.withUnsafeBufferPointer { xp in
+                conv.weight.withUnsafeBufferPointer { wp in
+                    withOptionalPointer(conv.bias) { bias in
+                        if let bias {
+                            for row in 0..<outLength { (yp.baseAddress! + row * cout).update(from: bias, count: cout) }
+                        }
+                        for firstTap in stride(from: 0, to: conv.kernel, by: conv.stride) {
+                            let taps = min(conv.stride, conv.kernel - firstTap)
+                            // y[outLength, cout] += X_taps[outLength, taps * cin] W[:, taps][cout, taps * cin]^T
+                            gemm(m: outLength, n: cout, k: taps * cin,
+                                 a: xp.baseAddress! + firstTap * cin, lda: conv.stride * cin,
+                                 b: wp.baseAddress! + firstTap * cin, ldb: rowWidth, transposeB: true,
+                                 beta: bias == nil && firstTap == 0 ? 0 : 1, c: yp.baseAddress!, ldc: cout)
+                        }
+                    }
+                }
+            }
+        }
+        return y
     }
 }

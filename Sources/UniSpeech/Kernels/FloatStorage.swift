@@ -62,31 +62,30 @@ public enum StoredMatrix: Sendable {
 
 /// Weight and optional bias of a linear map y = x W^T + b; the kernels choose how to multiply.
 public struct LinearWeights: Sendable {
+    /// How the product is computed.
+    enum Matrix: Sendable {
+        /// sgemm on row-major [out, in] f32 values.
+        case float(FloatStorage)
+        /// oneDNN u8 x s8 on the int8 values, used in place.
+        case int8(Int8Matmul)
+    }
+
     public let outFeatures: Int
     public let inFeatures: Int
-    /// Row-major [out, in].
-    let weight: FloatStorage
+    let matrix: Matrix
     /// [out], or nil for a layer without bias.
     let bias: FloatStorage?
 
-    /// Builds the layer from its stored form; int8 is dequantised to f32 here.
+    /// Builds the layer from its stored form; int8 stays int8 and runs through `Int8Matmul`.
     public init(_ stored: StoredMatrix, bias: FloatStorage?, outFeatures: Int, inFeatures: Int) {
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.bias = bias
         switch stored {
         case let .float(storage):
-            weight = storage
+            matrix = .float(storage)
         case let .int8(values, scales):
-            let quantised = values.load(as: Int8.self)
-            var dequantised = [Float](repeating: 0, count: outFeatures * inFeatures)
-            for row in 0..<outFeatures {
-                let scale = scales[row]
-                for column in 0..<inFeatures {
-                    dequantised[row * inFeatures + column] = Float(quantised[row * inFeatures + column]) * scale
-                }
-            }
-            weight = FloatStorage(dequantised)
+            matrix = .int8(Int8Matmul(weights: values, scales: scales, outputs: outFeatures, inputs: inFeatures))
         }
     }
 }

@@ -5,6 +5,7 @@ public enum Kernels {
     /// Sets the number of threads the BLAS uses.
     public static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
+        Int8MatmulContext.shared.threads = count
     }
 
     /// C[M, N] = alpha * A[M, K] * op(B) + beta * C, row-major with leading dimensions; op(B) = B^T when
@@ -26,6 +27,21 @@ public enum Kernels {
         var y = [Float](repeating: 0, count: rows * layer.outFeatures)
         guard rows > 0 else { return y }
         let out = layer.outFeatures
+        if case let .int8(matmul) = layer.matrix {
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    withOptionalPointer(layer.bias) { bias in
+                        do {
+                            try matmul.apply(xp.baseAddress!, rows: rows, bias: bias, into: yp.baseAddress!)
+                        } catch {
+                            preconditionFailure("int8 linear layer: \(error.localizedDescription)")
+                        }
+                    }
+                }
+            }
+            return y
+        }
+        guard case let .float(weight) = layer.matrix else { return y }
         y.withUnsafeMutableBufferPointer { yp in
             if let bias = layer.bias {
                 bias.withUnsafeBufferPointer { bp in
@@ -33,7 +49,7 @@ public enum Kernels {
                 }
             }
             x.withUnsafeBufferPointer { xp in
-                layer.weight.withUnsafeBufferPointer { wp in
+                weight.withUnsafeBufferPointer { wp in
                     gemm(m: rows, n: out, k: layer.inFeatures, a: xp.baseAddress!, lda: layer.inFeatures,
                          b: wp.baseAddress!, ldb: layer.inFeatures, transposeB: true,
                          beta: layer.bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
@@ -41,5 +57,11 @@ public enum Kernels {
             }
         }
         return y
+    }
+
+    /// Calls `body` with the values of `storage`, or with nil.
+    static func withOptionalPointer<R>(_ storage: FloatStorage?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let storage else { return body(nil) }
+        return storage.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

@@ -114,7 +114,11 @@ struct Encoder {
         for b in 0..<batch {
             let range = (b * frames * width)..<((b + 1) * frames * width)
             let position = positionalEmbedding(Array(h[range]), frames: frames)  // [T, H]
-            for (offset, value) in position.enumerated() { h[range.lowerBound + offset] += value }
+            h.withUnsafeMutableBufferPointer { hp in
+                position.withUnsafeBufferPointer { pp in
+                    for i in 0..<pp.count { hp[range.lowerBound + i] += pp[i] }
+                }
+            }
         }
         if !stableLayerNorm { Kernels.layerNorm(&h, rows: rows, norm) }
         let keyLengths = frameLengths ?? Array(repeating: frames, count: batch)
@@ -131,5 +135,9 @@ struct Encoder {
 /// Element-wise a + b.
 func add(_ a: [Float], _ b: [Float]) -> [Float] {
     precondition(a.count == b.count, "added tensors differ in size")
-    return zip(a, b).map { $0 + $1 }
+    var sum = a
+    sum.withUnsafeMutableBufferPointer { s in
+        b.withUnsafeBufferPointer { bp in for i in 0..<s.count { s[i] += bp[i] } }
+    }
+    return sum
 }

@@ -133,6 +133,10 @@ public struct RunReport: Sendable {
 
 /// Loads a model and inputs, runs one head on the padded batch, decodes it, and writes the outputs when asked.
 public enum ModelRun {
+    /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load,
+    /// forward and per-phase seconds (benchmarks/run.py reads it).
+    public static let timingVariable = "UNISPEECH_TIMINGS"
+
     /// Runs `request` end to end; shows a progress line on a terminal while it reads the inputs.
     /// The model's own files (the path itself and, for a directory, the files in it), which `--output` must not replace.
     private static func modelFiles(_ path: String) -> [String] {
@@ -141,8 +145,10 @@ public enum ModelRun {
 
     public static func run(_ request: RunRequest) throws -> RunReport {
         Kernels.setThreads(request.threads)
+        let loadStart = Date()
         let bundle = try ModelBundle.open(path: request.modelPath)
         let model = try UniSpeechModel(bundle: bundle)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
         let head = request.head ?? model.defaultHead
         let samplingRate = bundle.featureExtractor.samplingRate
         var waveforms: [[Float]] = []
@@ -165,6 +171,11 @@ public enum ModelRun {
         let output = try model.run(batch, head: head)
         let seconds = Date().timeIntervalSince(start)
         Console.progressDone()
+        if ProcessInfo.processInfo.environment[timingVariable] != nil {
+            let fields = [("load_s", JSONValue.double(loadSeconds)), ("forward_s", .double(seconds))]
+                + output.phaseSeconds.map { ($0.name + "_s", JSONValue.double($0.seconds)) }
+            Console.error("timing: " + JSONValue.object(fields).serialized())
+        }
         if let path = request.outputPath {
             try SafetensorsWriter.write(
                 output.tensors.map { SafetensorsWriter.Entry(name: $0.name, shape: $0.shape, floats: $0.values) },

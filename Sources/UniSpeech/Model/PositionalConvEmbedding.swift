@@ -9,20 +9,26 @@ struct PositionalConvEmbedding {
         let perGroup = hidden / groups
         let prefix = "encoder.pos_conv_embed.conv"
         let magnitude = try weights.floats(prefix + ".weight_g", shape: [1, 1, kernel]).array
-        let direction = try weights.floats(prefix + ".weight_v", shape: [hidden, perGroup, kernel]).array
+        let direction = try weights.floats(prefix + ".weight_v", shape: [hidden, perGroup, kernel])
         conv = ConvWeights(
-            torchWeight: FloatStorage(Self.weightNorm(magnitude: magnitude, direction: direction, kernel: kernel)),
-            bias: try weights.floats(prefix + ".bias", shape: [hidden]),
-            inChannels: hidden, outChannels: hidden, kernel: kernel, padding: kernel / 2, groups: groups)
+            torchWeight: direction, bias: try weights.floats(prefix + ".bias", shape: [hidden]),
+            inChannels: hidden, outChannels: hidden, kernel: kernel, padding: kernel / 2, groups: groups,
+            tapScales: Self.weightNormScales(magnitude: magnitude, direction: direction, kernel: kernel))
         activation = config.featureActivation
     }
 
-    /// weight = g * v / ||v|| with the norm over all dims except dim 2 (the tap): v is [out, in, kernel], g is [kernel].
-    static func weightNorm(magnitude: [Float], direction: [Float], kernel: Int) -> [Float] {
+    /// Weight norm as per-tap factors: weight = g * v / ||v|| with the norm over all dims except dim 2 (the tap),
+    /// v [out, in, kernel], g [kernel]; returns g[tap] / ||v[:, :, tap]||.
+    static func weightNormScales(magnitude: [Float], direction: FloatStorage, kernel: Int) -> [Float] {
         var squares = [Double](repeating: 0, count: kernel)
-        for (index, value) in direction.enumerated() { squares[index % kernel] += Double(value) * Double(value) }
-        let factors = (0..<kernel).map { Float(Double(magnitude[$0]) / squares[$0].squareRoot()) }
-        return direction.enumerated().map { $0.element * factors[$0.offset % kernel] }
+        direction.withUnsafeBufferPointer { v in
+            squares.withUnsafeMutableBufferPointer { square in
+                for start in stride(from: 0, to: v.count, by: kernel) {
+                    for tap in 0..<kernel { square[tap] += Double(v[start + tap]) * Double(v[start + tap]) }
+                }
+            }
+        }
+        return (0..<kernel).map { Float(Double(magnitude[$0]) / squares[$0].squareRoot()) }
     }
 
     /// position embeddings[frames, H] of hidden[frames, H] (one batch item).

@@ -48,6 +48,8 @@ public struct ModelOutput: Sendable {
     public var tensors: [NamedTensor]
     /// Output frames of each item's unpadded samples (the conv length formula); frames past it are padding.
     public var frameLengths: [Int]
+    /// Wall-clock seconds of each forward phase, in order (feature_encoder, projection, encoder, head).
+    public var phaseSeconds: [(name: String, seconds: Double)] = []
 
     /// The tensor called `name`, if this head outputs it.
     public subscript(name: String) -> NamedTensor? { tensors.first { $0.name == name } }
@@ -118,6 +120,7 @@ public final class UniSpeechModel: Sendable {
         let lengths = batch.lengths.map(config.outputLength(forSamples:))
         if let short = lengths.firstIndex(of: 0) { throw ModelError.inputTooShort(index: short, samples: batch.lengths[short]) }
         let size = batch.batchSize, padded = batch.paddedLength
+        var phases = PhaseClock()
 
         var features: [Float] = []  // [B * T, C]
         var frames = 0
@@ -126,6 +129,7 @@ public final class UniSpeechModel: Sendable {
             features += item.values
             frames = item.frames
         }
+        phases.mark("feature_encoder")
         let rows = size * frames
         // transformers derives frame masks from the attention mask; without one every padded frame is attended.
         let maskedLengths: [Int]? = batch.attentionMask.map { mask in
@@ -134,9 +138,11 @@ public final class UniSpeechModel: Sendable {
             }
         }
         let (projected, extractFeatures) = featureProjection(features, rows: rows)  // [B * T, H], [B * T, C]
+        phases.mark("projection")
         let hidden = config.hiddenSize
         let encoded = encoder(projected, batch: size, frames: frames, frameLengths: maskedLengths,
                               recordHiddenStates: head == .classification && config.useWeightedLayerSum)
+        phases.mark("encoder")
 
         let tensors: [NamedTensor]
         switch head {
@@ -157,6 +163,19 @@ public final class UniSpeechModel: Sendable {
                        NamedTensor(name: "projected_quantized_states", shape: [size, frames, hidden], values: quantized),
                        NamedTensor(name: "codevector_perplexity", shape: [1], values: [perplexity])]
         }
-        return ModelOutput(head: head, tensors: tensors, frameLengths: lengths)
+        phases.mark("head")
+        return ModelOutput(head: head, tensors: tensors, frameLengths: lengths, phaseSeconds: phases.phases)
+    }
+}
+
+/// Wall-clock seconds between successive marks.
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var phases: [(name: String, seconds: Double)] = []
+
+    mutating func mark(_ name: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        phases.append((name, Double(now - last) / 1e9))
+        last = now
     }
 }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Why a tensor could not be stored in the requested form.
@@ -42,15 +43,24 @@ public enum TensorQuantizer {
             guard maxAbs <= Float(Float16.greatestFiniteMagnitude) else {
                 throw QuantizeError.outOfF16Range(source: source, name: info.name, maxAbs: maxAbs)
             }
-            let halves = values.map { Float16($0) }
-            let report = measure(values, halves.map { Float($0) }, info: info, storage: storage)
-            return ([TensorBytes(values: halves.map(\.bitPattern))], report)
+            let halves = Self.halves(values)
+            let report = measure(values, TensorBytes(values: halves).floats(as: .f16), info: info, storage: storage)
+            return ([TensorBytes(values: halves)], report)
         case .int8PerOutputChannel:
             guard info.shape.count == 2 else { throw QuantizeError.notAMatrix(source: source, name: info.name, shape: info.shape) }
             let (quantized, scales) = quantizeInt8(values, rows: info.shape[0], columns: info.shape[1])
             let decoded = dequantizeInt8(quantized, scales: scales, columns: info.shape[1])
             let report = measure(values, decoded, info: info, storage: storage)
             return ([TensorBytes(values: quantized), TensorBytes(values: scales)], report)
+        }
+    }
+
+    /// IEEE half bits of `values`, rounded to nearest even (F16C when the CPU has it: Swift's Float16(Float)
+    /// is a software call on x86).
+    static func halves(_ values: [Float]) -> [UInt16] {
+        [UInt16](unsafeUninitializedCapacity: values.count) { out, initialized in
+            if let base = out.baseAddress { ck_f32_to_f16(values, base, values.count) }
+            initialized = values.count
         }
     }
 

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Read-only memory map of a whole file; unmapped when the last reference goes.
@@ -136,7 +137,13 @@ public struct TensorBytes: @unchecked Sendable {
         switch dtype {
         case .f32: return load(as: Float.self)
         case .f64: return load(as: Double.self).map { Float($0) }
-        case .f16: return load(as: UInt16.self).map { Float(Float16(bitPattern: $0)) }
+        case .f16:
+            let halves = load(as: UInt16.self)
+            if halves.isEmpty { return [] }
+            return [Float](unsafeUninitializedCapacity: halves.count) { out, initialized in
+                ck_f16_to_f32(halves, out.baseAddress!, halves.count)  // F16C when the CPU has it: ~20x Float16 -> Float
+                initialized = halves.count
+            }
         case .bf16: return load(as: UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }
         case .i8: return load(as: Int8.self).map { Float($0) }
         case .u8, .bool: return load(as: UInt8.self).map { Float($0) }

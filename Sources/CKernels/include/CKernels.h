@@ -1,0 +1,45 @@
+/* Small vector kernels the Swift code calls in hot loops, each with an AVX2/F16C
+   path chosen at run time and a portable fallback. */
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when the AVX2 + FMA + F16C paths are used on this CPU. */
+int ck_has_avx2_f16c(void);
+
+/* dst[i] = (float)src[i] for IEEE half-precision bit patterns src. */
+void ck_f16_to_f32(const uint16_t *src, float *dst, size_t count);
+
+/* dst[i] = IEEE half-precision bits of src[i], rounded to nearest even. */
+void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count);
+
+/* Asymmetric per-row quantisation of x [rows, cols] (row stride ld) to q [rows, cols] in
+   [0, qmax]: x ~ scale[r] * (q - zero_point[r]); the range always includes 0. */
+void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                         uint8_t *q, float *scale, int32_t *zero_point);
+
+/* out[r, n] = row_scale[r] * col_scale[n] * (acc[r, n] - row_zero[r] * col_sum[n]) + bias[n]
+   for the s32 products acc [rows, cols] of a quantised matmul; bias may be NULL.
+   out has row stride ld_out. */
+void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
+                       const float *row_scale, const int32_t *row_zero,
+                       const float *col_scale, const int32_t *col_sum, const float *bias,
+                       float *out, size_t ld_out);
+
+/* Unpadded conv of a single-channel signal x: y[t, o] = bias[o] + sum_k w[k, o] x[t * stride + k] for
+   t < frames, with w tap-major [kernel, outputs] and y time-major [frames, outputs]; bias may be NULL. */
+void ck_conv1d_mono(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                    const float *bias, size_t outputs, float *y);
+
+/* sums[r] = sum of the int8 row w[r, 0..<cols] for rows of a row-major [rows, cols] matrix. */
+void ck_row_sums_s8(const int8_t *w, size_t rows, size_t cols, int32_t *sums);
+
+/* y[i] = x[i] * (1 + erf(x[i] / sqrt(2))) / 2, the exact-erf GELU; y may equal x. */
+void ck_gelu(const float *x, float *y, size_t count);
+
+/* Softmax of each row of s [rows, cols] (row stride ld) after multiplying by scale, in place. */
+void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale);
+
+#endif

@@ -1,0 +1,424 @@
+#include "CKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CK_X86 1
+#else
+#define CK_X86 0
+#endif
+
+int ck_has_avx2_f16c(void) {
+#if CK_X86
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                 __builtin_cpu_supports("f16c");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+/* ---- f16 -> f32 ---- */
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+        bits = sign;
+    } else {
+        /* subnormal: value = mantissa * 2^-24 */
+        float value = (float)mantissa * 5.9604644775390625e-8f;
+        union { float f; uint32_t u; } v = {value};
+        bits = sign | v.u;
+    }
+    union { uint32_t u; float f; } out = {bits};
+    return out.f;
+}
+
+static void f16_to_f32_portable(const uint16_t *src, float *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) dst[i] = half_to_float(src[i]);
+}
+
+#if CK_X86
+__attribute__((target("avx2,f16c")))
+static void f16_to_f32_f16c(const uint16_t *src, float *dst, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(src + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(src + i + 8));
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(a));
+        _mm256_storeu_ps(dst + i + 8, _mm256_cvtph_ps(b));
+    }
+    for (; i < count; i++) dst[i] = _cvtsh_ss(src[i]);
+}
+#endif
+
+void ck_f16_to_f32(const uint16_t *src, float *dst, size_t count) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        f16_to_f32_f16c(src, dst, count);
+        return;
+    }
+#endif
+    f16_to_f32_portable(src, dst, count);
+}
+
+/* ---- f32 -> f16 ---- */
+
+static void f32_to_f16_portable(const float *src, uint16_t *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        _Float16 h = (_Float16)src[i];
+        memcpy(&dst[i], &h, sizeof h);
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,f16c")))
+static void f32_to_f16_f16c(const float *src, uint16_t *dst, size_t count) {
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    f32_to_f16_portable(src + i, dst + i, count - i);
+}
+#endif
+
+void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        f32_to_f16_f16c(src, dst, count);
+        return;
+    }
+#endif
+    f32_to_f16_portable(src, dst, count);
+}
+
+/* ---- per-row u8 quantisation ---- */
+
+static void quantize_row_params(float lo, float hi, int qmax, float *scale, int32_t *zero) {
+    if (lo > 0) lo = 0;
+    if (hi < 0) hi = 0;
+    float s = (hi - lo) / (float)qmax;
+    if (!(s > 0) || !isfinite(s)) {
+        *scale = 1;
+        *zero = 0;
+        return;
+    }
+    long z = lrintf(-lo / s);
+    *zero = (int32_t)(z < 0 ? 0 : (z > qmax ? qmax : z));
+    *scale = s;
+}
+
+static void quantize_rows_portable(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                                   uint8_t *q, float *scale, int32_t *zero_point) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        float lo = 0, hi = 0;
+        for (size_t c = 0; c < cols; c++) {
+            lo = row[c] < lo ? row[c] : lo;
+            hi = row[c] > hi ? row[c] : hi;
+        }
+        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
+        float inv = 1 / scale[r];
+        uint8_t *out = q + r * cols;
+        for (size_t c = 0; c < cols; c++) {
+            long v = lrintf(row[c] * inv) + zero_point[r];
+            out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
+        }
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static void quantize_rows_avx2(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                               uint8_t *q, float *scale, int32_t *zero_point) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+            vlo = _mm256_min_ps(vlo, v);
+            vhi = _mm256_max_ps(vhi, v);
+        }
+        float los[8], his[8];
+        _mm256_storeu_ps(los, vlo);
+        _mm256_storeu_ps(his, vhi);
+        float lo = 0, hi = 0;
+        for (int i = 0; i < 8; i++) {
+            lo = los[i] < lo ? los[i] : lo;
+            hi = his[i] > hi ? his[i] : hi;
+        }
+        for (; c < cols; c++) {
+            lo = row[c] < lo ? row[c] : lo;
+            hi = row[c] > hi ? row[c] : hi;
+        }
+        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
+        float inv = 1 / scale[r];
+        __m256 vinv = _mm256_set1_ps(inv);
+        __m256i vzero = _mm256_set1_epi32(zero_point[r]);
+        __m256i vmax = _mm256_set1_epi32(qmax), vmin = _mm256_setzero_si256();
+        uint8_t *out = q + r * cols;
+        c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + c), vinv));
+            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vzero), vmin), vmax);
+            __m128i packed16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            __m128i packed8 = _mm_packus_epi16(packed16, packed16);
+            _mm_storel_epi64((__m128i *)(out + c), packed8);
+        }
+        for (; c < cols; c++) {
+            long v = lrintf(row[c] * inv) + zero_point[r];
+            out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
+        }
+    }
+}
+#endif
+
+void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                         uint8_t *q, float *scale, int32_t *zero_point) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        quantize_rows_avx2(x, rows, cols, ld, qmax, q, scale, zero_point);
+        return;
+    }
+#endif
+    quantize_rows_portable(x, rows, cols, ld, qmax, q, scale, zero_point);
+}
+
+/* ---- s32 -> f32 with scales, zero points and bias ---- */
+
+#define DEQUANTIZE_BODY                                                                  \
+    for (size_t r = 0; r < rows; r++) {                                                  \
+        const int32_t *a = acc + r * cols;                                               \
+        float *o = out + r * ld_out;                                                     \
+        const float rs = row_scale[r];                                                   \
+        const int32_t rz = row_zero[r];                                                  \
+        if (bias)                                                                        \
+            for (size_t n = 0; n < cols; n++)                                            \
+                o[n] = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]) + bias[n];    \
+        else                                                                             \
+            for (size_t n = 0; n < cols; n++)                                            \
+                o[n] = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]);              \
+    }
+
+static void dequantize_portable(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
+                                const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
+                                const float *bias, float *out, size_t ld_out) {
+    DEQUANTIZE_BODY
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static void dequantize_avx2(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
+                            const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
+                            const float *bias, float *out, size_t ld_out) {
+    DEQUANTIZE_BODY
+}
+#endif
+
+void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
+                       const float *row_scale, const int32_t *row_zero,
+                       const float *col_scale, const int32_t *col_sum, const float *bias,
+                       float *out, size_t ld_out) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        dequantize_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
+        return;
+    }
+#endif
+    dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
+}
+
+/* ---- GELU (erf) and softmax ---- */
+
+static void gelu_portable(const float *x, float *y, size_t count) {
+    for (size_t i = 0; i < count; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+static void softmax_rows_portable(float *s, size_t rows, size_t cols, size_t ld, float scale) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = s + r * ld;
+        float largest = -INFINITY;
+        for (size_t c = 0; c < cols; c++) largest = row[c] > largest ? row[c] : largest;
+        float total = 0;
+        for (size_t c = 0; c < cols; c++) {
+            row[c] = expf((row[c] - largest) * scale);
+            total += row[c];
+        }
+        float inverse = 1 / total;
+        for (size_t c = 0; c < cols; c++) row[c] *= inverse;
+    }
+}
+
+#if CK_X86
+/* erf on [-4, 4] (clamped; |erf| rounds to 1 beyond) as a rational function of x: Eigen's
+   generic_fast_erf_float coefficients, a few ulp from the true value. */
+__attribute__((target("avx2,fma")))
+static inline __m256 erf_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(4.f)), _mm256_set1_ps(-4.f));
+    __m256 x2 = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(-2.72614225801306e-10f), _mm256_set1_ps(2.77068142495902e-08f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-2.10102402082508e-06f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-5.69250639462346e-05f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-7.34990630326855e-04f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-2.95459980854025e-03f));
+    p = _mm256_fmadd_ps(x2, p, _mm256_set1_ps(-1.60960333262415e-02f));
+    p = _mm256_mul_ps(x, p);
+    __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(-1.45660718464996e-05f), _mm256_set1_ps(-2.13374055278905e-04f));
+    q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.68282697438203e-03f));
+    q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-7.37332916720468e-03f));
+    q = _mm256_fmadd_ps(x2, q, _mm256_set1_ps(-1.42647390514189e-02f));
+    return _mm256_div_ps(p, q);
+}
+
+/* exp(x) by range reduction to x = n ln2 + r and a degree-5 polynomial (Cephes), ~1-2 ulp. */
+__attribute__((target("avx2,fma")))
+static inline __m256 exp_avx2(__m256 x) {
+    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.3762626647949f)), _mm256_set1_ps(-87.3365447505531f));
+    __m256 n = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 r2 = _mm256_mul_ps(r, r);
+    __m256 y = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_add_ps(_mm256_fmadd_ps(y, r2, r), _mm256_set1_ps(1.f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+__attribute__((target("avx2,fma")))
+static void gelu_avx2(const float *x, float *y, size_t count) {
+    size_t i = 0;
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f), rsqrt2 = _mm256_set1_ps(0.70710678118654752f);
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 e = erf_avx2(_mm256_mul_ps(v, rsqrt2));
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, e)));
+    }
+    gelu_portable(x + i, y + i, count - i);
+}
+
+__attribute__((target("avx2,fma")))
+static void softmax_rows_avx2(float *s, size_t rows, size_t cols, size_t ld, float scale) {
+    const __m256 vscale = _mm256_set1_ps(scale);
+    for (size_t r = 0; r < rows; r++) {
+        float *row = s + r * ld;
+        __m256 vmax = _mm256_set1_ps(-INFINITY);
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + c));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        float largest = -INFINITY;
+        for (int i = 0; i < 8; i++) largest = lanes[i] > largest ? lanes[i] : largest;
+        for (; c < cols; c++) largest = row[c] > largest ? row[c] : largest;
+        const __m256 shift = _mm256_set1_ps(largest);
+        __m256 vtotal = _mm256_setzero_ps();
+        c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 e = exp_avx2(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(row + c), shift), vscale));
+            _mm256_storeu_ps(row + c, e);
+            vtotal = _mm256_add_ps(vtotal, e);
+        }
+        _mm256_storeu_ps(lanes, vtotal);
+        float total = 0;
+        for (int i = 0; i < 8; i++) total += lanes[i];
+        for (; c < cols; c++) {
+            row[c] = expf((row[c] - largest) * scale);
+            total += row[c];
+        }
+        const __m256 inverse = _mm256_set1_ps(1 / total);
+        c = 0;
+        for (; c + 8 <= cols; c += 8) _mm256_storeu_ps(row + c, _mm256_mul_ps(_mm256_loadu_ps(row + c), inverse));
+        for (; c < cols; c++) row[c] *= 1 / total;
+    }
+}
+#endif
+
+void ck_gelu(const float *x, float *y, size_t count) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        gelu_avx2(x, y, count);
+        return;
+    }
+#endif
+    gelu_portable(x, y, count);
+}
+
+void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        softmax_rows_avx2(s, rows, cols, ld, scale);
+        return;
+    }
+#endif
+    softmax_rows_portable(s, rows, cols, ld, scale);
+}
+
+/* ---- int8 row sums (plain loop: the compiler vectorises it at -O2) ---- */
+
+void ck_row_sums_s8(const int8_t *w, size_t rows, size_t cols, int32_t *sums) {
+    for (size_t r = 0; r < rows; r++) {
+        const int8_t *row = w + r * cols;
+        int32_t sum = 0;
+        for (size_t c = 0; c < cols; c++) sum += row[c];
+        sums[r] = sum;
+    }
+}
+
+/* ---- single-channel conv (the first layer on raw audio) ---- */
+
+static void conv1d_mono_portable(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                                 const float *bias, size_t outputs, float *y) {
+    for (size_t t = 0; t < frames; t++) {
+        float *out = y + t * outputs;
+        const float *in = x + t * stride;
+        for (size_t o = 0; o < outputs; o++) out[o] = bias ? bias[o] : 0;
+        for (size_t k = 0; k < kernel; k++)
+            for (size_t o = 0; o < outputs; o++) out[o] += w[k * outputs + o] * in[k];
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                             const float *bias, size_t outputs, float *y) {
+    if (outputs % 8 != 0) {
+        conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
+        return;
+    }
+    for (size_t t = 0; t < frames; t++) {
+        float *out = y + t * outputs;
+        const float *in = x + t * stride;
+        for (size_t o = 0; o < outputs; o += 8) {
+            __m256 acc = bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
+            for (size_t k = 0; k < kernel; k++)
+                acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + k * outputs + o), _mm256_set1_ps(in[k]), acc);
+            _mm256_storeu_ps(out + o, acc);
+        }
+    }
+}
+#endif
+
+void ck_conv1d_mono(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                    const float *bias, size_t outputs, float *y) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        conv1d_mono_avx2(x, frames, kernel, stride, w, bias, outputs, y);
+        return;
+    }
+#endif
+    conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
+}

@@ -1,0 +1,64 @@
+import CKernels
+import Foundation
+import Testing
+
+@Suite struct CKernelsTests {
+    @Test func geluMatchesExactErfGelu() {
+        let x = (0...40000).map { Float(-10 + Double($0) / 2000) }
+        var y = [Float](repeating: .nan, count: x.count)
+        ck_gelu(x, &y, x.count)
+        for (input, output) in zip(x, y) {
+            let exact = 0.5 * Double(input) * (1 + erf(Double(input) / 2.0.squareRoot()))
+            // a few ulp of the result, plus 2e-6 absolute for the rounding of 1 + erf near -1
+            #expect(abs(Double(output) - exact) <= 2e-6 + 1e-6 * abs(exact), "gelu(\(input))")
+        }
+    }
+
+    @Test func floatToHalfRoundsLikeFloat16() {
+        var values: [Float] = [0, -0, 1, -1, 65504, -65504, 65519, 6.1e-5, 5.96e-8, 2.98e-8, 3e-8, 1e-9, .infinity, -.infinity]
+        var state: UInt32 = 12345
+        for _ in 0..<100_000 {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            values.append(Float(bitPattern: (state & 0x807F_FFFF) | (UInt32(103 + (state >> 8) % 40) << 23)))  // |x| in [2^-24, 2^16)
+        }
+        var halves = [UInt16](repeating: 0, count: values.count)
+        ck_f32_to_f16(values, &halves, values.count)
+        for (value, bits) in zip(values, halves) {
+            #expect(bits == Float16(value).bitPattern, "f16 of \(value)")  // exact: both round to nearest even
+        }
+    }
+
+    @Test(arguments: [16, 12]) func monoConvMatchesDirectSum(outputs: Int) {
+        // 16 outputs take the AVX2 path where the CPU has it, 12 the portable one.
+        let kernel = 10, stride = 5, frames = 37
+        let x = (0..<((frames - 1) * stride + kernel)).map { Float(sin(Double($0) * 0.71)) }
+        let w = (0..<(kernel * outputs)).map { Float(cos(Double($0) * 0.13)) }  // [kernel, outputs]
+        let bias = (0..<outputs).map { Float($0) * 0.1 }
+        var y = [Float](repeating: .nan, count: frames * outputs)
+        ck_conv1d_mono(x, frames, kernel, stride, w, bias, outputs, &y)
+        for t in 0..<frames {
+            for o in 0..<outputs {
+                var exact = Double(bias[o])
+                for k in 0..<kernel { exact += Double(w[k * outputs + o]) * Double(x[t * stride + k]) }
+                #expect(abs(Double(y[t * outputs + o]) - exact) <= 1e-5, "frame \(t) output \(o)")  // 10 f32 FMAs
+            }
+        }
+    }
+
+    @Test func softmaxRowsMatchesDoublePrecision() {
+        let rows = 5, columns = 131, stride = 140, scale: Float = 0.125
+        var scores = (0..<(rows * stride)).map { Float(sin(Double($0) * 0.37) * 40) }
+        let original = scores
+        ck_softmax_rows(&scores, rows, columns, stride, scale)
+        for r in 0..<rows {
+            let row = (0..<columns).map { Double(original[r * stride + $0]) * Double(scale) }
+            let largest = row.max()!
+            let total = row.reduce(0) { $0 + exp($1 - largest) }
+            for c in 0..<columns {
+                let exact = exp(row[c] - largest) / total
+                #expect(abs(Double(scores[r * stride + c]) - exact) <= 1e-6 * exact + 1e-12, "row \(r) column \(c)")  // ~8 ulp
+            }
+            for c in columns..<stride { #expect(scores[r * stride + c] == original[r * stride + c]) }  // padding untouched
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import CKernels
+import Foundation
+import Testing
+@testable import UniSpeech
+
+/// Deterministic pseudo-random numbers in [-1, 1) (xorshift), so failures reproduce.
+private struct TestRandom {
+    var state: UInt64
+    mutating func next() -> Float {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return Float(state >> 40) / Float(1 << 23) - 1
+    }
+}
+
+@Suite struct Int8MatmulTests {
+    /// Quantises `values` [outputs, inputs] symmetrically per output channel, as the int8 format stores them.
+    private func quantize(_ values: [Float], outputs: Int, inputs: Int) -> (weights: [Int8], scales: [Float]) {
+        var weights = [Int8](repeating: 0, count: values.count)
+        var scales = [Float](repeating: 1, count: outputs)
+        for n in 0..<outputs {
+            let row = values[(n * inputs)..<((n + 1) * inputs)]
+            let scale = max(row.map(abs).max() ?? 0, 1e-12) / 127
+            scales[n] = scale
+            for k in 0..<inputs { weights[n * inputs + k] = Int8((values[n * inputs + k] / scale).rounded()) }
+        }
+        return (weights, scales)
+    }
+
+    @Test func fullScaleCodesDoNotSaturate() throws {
+        // Every activation at the top code and every weight at 127: the pairwise u8 x s8 sums are at
+        // their largest, so any 16-bit saturation in the kernel would show as a wrong total.
+        let outputs = 16, inputs = 768, rows = 5
+        let matmul = Int8Matmul(weights: TensorBytes(values: [Int8](repeating: 127, count: outputs * inputs)),
+                                scales: [Float](repeating: 1.0 / 127, count: outputs), outputs: outputs, inputs: inputs)
+        let x = [Float](repeating: 1, count: rows * inputs)
+        var y = [Float](repeating: 0, count: rows * outputs)
+        try x.withUnsafeBufferPointer { xp in
+            try y.withUnsafeMutableBufferPointer { try matmul.apply(xp.baseAddress!, rows: rows, bias: nil, into: $0.baseAddress!) }
+        }
+        for value in y { #expect(abs(value - Float(inputs)) <= 1e-3 * Float(inputs)) }  // exact up to f32 rounding
+    }
+
+    @Test(arguments: [(1, 32, 48), (7, 96, 64), (33, 40, 200)])
+    func matchesFloatReferenceWithinRoundingBound(shape: (rows: Int, outputs: Int, inputs: Int)) throws {
+        let (rows, outputs, inputs) = shape
+        var random = TestRandom(state: 0x9E37_79B9_7F4A_7C15 &+ UInt64(rows * 1000 + inputs))
+        let (weights, scales) = quantize((0..<(outputs * inputs)).map { _ in random.next() }, outputs: outputs, inputs: inputs)
+        let bias = (0..<outputs).map { _ in random.next() }
+        let rowStride = inputs + 3, outputStride = outputs + 5
+        // Rows with a positive shift (asymmetric range), one all-zero row, and otherwise centred values.
+        var x = [Float](repeating: 0, count: rows * rowStride)
+        for r in 0..<rows where r != 1 {
+            for k in 0..<inputs { x[r * rowStride + k] = 3 * random.next() + (r % 3 == 0 ? 2 : 0) }
+        }
+        let matmul = Int8Matmul(weights: TensorBytes(values: weights), scales: scales, outputs: outputs, inputs: inputs)
+        var y = [Float](repeating: .nan, count: rows * outputStride)
+        try x.withUnsafeBufferPointer { xp in
+            try bias.withUnsafeBufferPointer { bp in
+                try y.withUnsafeMutableBufferPointer {
+                    try matmul.apply(xp.baseAddress!, rows: rows, rowStride: rowStride, bias: bp.baseAddress!,
+                                     into: $0.baseAddress!, outputStride: outputStride)
+                }
+            }
+        }
+        let qmax = Double(Int8MatmulContext.shared.activationMax)
+        for r in 0..<rows {
+            let row = (0..<inputs).map { Double(x[r * rowStride + $0]) }
+            let step = (max(row.max()!, 0) - min(row.min()!, 0)) / qmax
+            for n in 0..<outputs {
+                var exact = Double(bias[n]), weightMass = 0.0
+                for k in 0..<inputs {
+                    let w = Double(weights[n * inputs + k]) * Double(scales[n])
+                    exact += row[k] * w
+                    weightMass += abs(w)
+                }
+                // Rounding each activation moves it by at most step/2, so the output moves by at most
+                // step/2 * sum|w|; 1e-4 absolute covers f32 arithmetic.
+                let bound = step / 2 * weightMass + 1e-4
+                #expect(abs(Double(y[r * outputStride + n]) - exact) <= bound, "row \(r) column \(n)")
+            }
+        }
+    }
+
+    @Test func halfToFloatMatchesEveryBitPattern() {
+        let patterns = (0...UInt16.max).map { $0 }
+        var converted = [Float](repeating: 0, count: patterns.count)
+        ck_f16_to_f32(patterns, &converted, patterns.count)
+        for (bits, value) in zip(patterns, converted) {
+            let expected = Float(Float16(bitPattern: bits))
+            #expect(expected.isNaN ? value.isNaN : value.bitPattern == expected.bitPattern, "f16 bits \(bits)")  // exact
+        }
+    }
+}
