@@ -1,6 +1,6 @@
 # unispeech-swift: build, test, demo. `make setup` installs the Debian packages the build needs.
 SWIFT ?= swift
-APT_PACKAGES := libjson-c-dev libzip-dev libopenblas-dev pkg-config libsndfile1-dev libsoxr-dev libdnnl-dev
+APT_PACKAGES := libjson-c-dev libzip-dev libopenblas-dev pkg-config libsndfile1-dev libsoxr-dev libdnnl-dev libssl-dev zlib1g-dev
 BIN := .build/release/unispeech
 
 .PHONY: setup build release test demo clean

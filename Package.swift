@@ -17,11 +17,13 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSndfile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CKernels"),
         .target(
             name: "UniSpeech",
-            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CDNNL", "CKernels"]
+            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CDNNL", "CKernels", "CCrypto", "CZlib"]
         ),
         .executableTarget(
             name: "unispeech",
