@@ -6,11 +6,15 @@ Run by hand (10-20 minutes on an idle core; on a busy machine the wall-time budg
     /work/venv/bin/python scripts/train_demo.py            # synthesise, train CTC, train classifier, evaluate
     /work/venv/bin/python scripts/train_demo.py --stage cls  # only the classifier (needs the CTC model)
 
-The committed models: the default run on a busy machine (45-minute CTC budget, ~1,750 steps, the
-classifier 400 steps from its encoder), then the CTC model continued once on the same data:
+The committed models: the default run on a busy machine (45-minute CTC budget, 1,940 steps, the
+classifier 400 steps from its encoder), then the CTC model continued on the same data (599, 2,179 and
+976 steps, one thread, the machine shared), each a new warmup + cosine schedule:
 
     /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 3e-4 --ctc-minutes 12
-    /work/venv/bin/python scripts/train_demo.py --stage eval
+    /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 5e-4 --ctc-minutes 25
+    /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 2e-4 --ctc-minutes 10
+    /work/venv/bin/python scripts/train_demo.py --stage eval     # PyTorch f32 numbers, examples/audio
+    /work/venv/bin/python scripts/eval_demo.py                   # the same through unispeech, f32 and int8
 
 Writes, in HF format (save_pretrained, safetensors):
     examples/unispeech-digits-ctc/             UniSpeechForCTC, character vocabulary, greedy CTC
@@ -25,17 +29,12 @@ trained on: every held-out utterance uses it.
 """
 
 import argparse
-import io
 import json
 import math
-import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
-import wave
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -50,88 +49,14 @@ from transformers import (
     Wav2Vec2FeatureExtractor,
 )
 
-SAMPLING_RATE = 16_000
-DIGITS = ["ZERO", "ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE"]
-TRAIN_VOICES = ["en", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029"]
-HELD_OUT_VOICE = "en-us-nyc"
-VARIANTS_PER_VOICE = 42  # 7 voices x 42 variants ~ 290 voice variants
-TRAIN_UTTERANCES = 8000
-HELD_OUT_UTTERANCES = 200
-SINGLE_DIGIT_SHARE = 0.3  # single words also train the classifier
+from demo_data import (DEFAULT_WORK, DIGITS, HELD_OUT_VOICE, SAMPLING_RATE, build_dataset, character_error_rate,
+                       example_items, log, write_wav)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 CTC_DIR = EXAMPLES / "unispeech-digits-ctc"
 CLS_DIR = EXAMPLES / "unispeech-digits-classifier"
 AUDIO_DIR = EXAMPLES / "audio"
-
-
-def log(message):
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-# ---------------------------------------------------------------- synthesis
-
-
-def espeak_variants():
-    out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True).stdout
-    return [line.split()[4].removeprefix("!v/") for line in out.splitlines()[1:] if line.strip()]
-
-
-def read_wav(data):
-    with wave.open(io.BytesIO(data)) as w:
-        assert w.getnchannels() == 1 and w.getsampwidth() == 2
-        rate = w.getframerate()
-        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32) / 32768.0
-    return pcm, rate
-
-
-def synthesise(item):
-    """espeak-ng -> float32 mono at 16 kHz."""
-    with tempfile.NamedTemporaryFile(suffix=".wav") as f:
-        subprocess.run(
-            ["espeak-ng", "-w", f.name, "-v", item["voice"], "-s", str(item["speed"]), "-p", str(item["pitch"]),
-             item["text"].lower()],
-            check=True, capture_output=True)
-        pcm, rate = read_wav(Path(f.name).read_bytes())
-    return soxr.resample(pcm, rate, SAMPLING_RATE).astype(np.float32)
-
-
-def make_items(rng, count, voices):
-    items = []
-    for _ in range(count):
-        if rng.random() < SINGLE_DIGIT_SHARE:
-            label = rng.randrange(10)
-            text = DIGITS[label]
-        else:
-            label = None
-            text = " ".join(DIGITS[rng.randrange(10)] for _ in range(rng.randint(1, 4)))
-        items.append({"text": text, "label": label, "voice": rng.choice(voices),
-                      "speed": rng.randint(120, 200), "pitch": rng.randint(20, 80)})
-    return items
-
-
-def build_dataset(work):
-    cache = work / "dataset.npz"
-    if cache.exists():
-        log(f"using cached synthesis {cache}")
-        blob = np.load(cache, allow_pickle=True)
-        return list(blob["train"]), list(blob["held_out"])
-    rng = random.Random(1234)
-    variants = espeak_variants()
-    train_voices = [f"{v}+{x}" for v in TRAIN_VOICES for x in rng.sample(variants, VARIANTS_PER_VOICE)]
-    held_out_voices = [f"{HELD_OUT_VOICE}+{x}" for x in rng.sample(variants, 12)]
-    train = make_items(rng, TRAIN_UTTERANCES, train_voices)
-    held_out = make_items(rng, HELD_OUT_UTTERANCES, held_out_voices)
-    log(f"synthesising {len(train)} + {len(held_out)} utterances over {len(train_voices)} training voice variants")
-    start = time.time()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for items in (train, held_out):
-            for item, audio in zip(items, pool.map(synthesise, items)):
-                item["audio"] = audio
-    log(f"synthesis done in {time.time() - start:.0f} s")
-    np.savez(cache, train=np.array(train, dtype=object), held_out=np.array(held_out, dtype=object))
-    return train, held_out
 
 
 # ---------------------------------------------------------------- model pieces
@@ -237,15 +162,6 @@ def train_loop(model, items, make_targets, steps, minutes, peak_lr, warmup, nois
 # ---------------------------------------------------------------- evaluation
 
 
-def edit_distance(a, b):
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 @torch.no_grad()
 def transcribe(model, tokenizer, audios):
     """One utterance at a time: with group norm in the first conv layer, padding a batch changes the
@@ -259,11 +175,9 @@ def transcribe(model, tokenizer, audios):
     return texts
 
 
-def character_error_rate(model, tokenizer, items):
+def held_out_cer(model, tokenizer, items):
     hypotheses = transcribe(model, tokenizer, [it["audio"] for it in items])
-    references = [it["text"].lower() for it in items]
-    errors = sum(edit_distance(h, r) for h, r in zip(hypotheses, references))
-    return errors / sum(len(r) for r in references), hypotheses
+    return character_error_rate(hypotheses, [it["text"].lower() for it in items]), hypotheses
 
 
 @torch.no_grad()
@@ -298,7 +212,7 @@ def train_ctc(train, held_out, steps, minutes, peak_lr, resume):
 
     def evaluate_hook():
         model.eval()
-        cer, hypotheses = character_error_rate(model, tokenizer, held_out[:60])
+        cer, hypotheses = held_out_cer(model, tokenizer, held_out[:60])
         log(f"held-out CER {cer:.4f}; e.g. {hypotheses[:3]}")
 
     model.evaluate_hook = evaluate_hook
@@ -330,22 +244,13 @@ def train_classifier(train, steps, minutes):
     log(f"saved {CLS_DIR}")
 
 
-def write_wav(path, audio, rate=SAMPLING_RATE):
-    pcm = (np.clip(audio, -1, 1) * 32767).round().astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-
-
 def evaluate_and_export(held_out):
     tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(CTC_DIR)
     if not (CTC_DIR / "special_tokens_map.json").exists():
         write_special_tokens_map(CTC_DIR, tokenizer)
     ctc = UniSpeechForCTC.from_pretrained(CTC_DIR).eval()
     classifier = UniSpeechForSequenceClassification.from_pretrained(CLS_DIR).eval()
-    cer, hypotheses = character_error_rate(ctc, tokenizer, held_out)
+    cer, hypotheses = held_out_cer(ctc, tokenizer, held_out)
     exact = sum(h == it["text"].lower() for h, it in zip(hypotheses, held_out)) / len(held_out)
     singles = [it for it in held_out if it["label"] is not None]
     predictions = classify(classifier, [it["audio"] for it in singles])
@@ -357,16 +262,14 @@ def evaluate_and_export(held_out):
     for stale in AUDIO_DIR.glob("*.wav"):
         stale.unlink()
     examples = []
-    sequences = [it for it in held_out if it["label"] is None and " " in it["text"]]
-    chosen = [("sequence", it) for it in sequences[:4]] + [("word", it) for it in singles[:3]]
-    for index, (kind, item) in enumerate(chosen):
+    for index, (kind, item) in enumerate(example_items(held_out)):
         name = f"{kind}-{index + 1}-{item['text'].lower().replace(' ', '-')}.wav"
         write_wav(AUDIO_DIR / name, item["audio"])
         examples.append({"file": f"audio/{name}", "text": item["text"].lower(), "voice": item["voice"]})
     for item in examples[:2]:
         source = AUDIO_DIR / Path(item["file"]).name
         stereo = source.with_name(source.stem + "-44k-stereo.wav")
-        subprocess.run(["sox", str(source), "-r", "44100", "-c", "2", str(stereo)], check=True)
+        subprocess.run(["sox", "-R", str(source), "-r", "44100", "-c", "2", str(stereo)], check=True)
         examples.append({"file": f"audio/{stereo.name}", "text": item["text"], "voice": item["voice"]})
     metrics = {
         "held_out_voice": HELD_OUT_VOICE,
@@ -388,7 +291,7 @@ def evaluate_and_export(held_out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stage", choices=["all", "synth", "ctc", "cls", "eval"], default="all")
-    parser.add_argument("--work", default="/tmp/unispeech-demo-data", help="synthesis cache directory")
+    parser.add_argument("--work", default=DEFAULT_WORK, help="synthesis cache directory")
     parser.add_argument("--ctc-steps", type=int, default=3000)
     parser.add_argument("--ctc-minutes", type=float, default=45, help="wall-time budget of the CTC training")
     parser.add_argument("--ctc-lr", type=float, default=1e-3, help="peak learning rate of the CTC training")
