@@ -7,12 +7,13 @@ Run by hand (10-20 minutes on an idle core; on a busy machine the wall-time budg
     /work/venv/bin/python scripts/train_demo.py --stage cls  # only the classifier (needs the CTC model)
 
 The committed models: the default run on a busy machine (45-minute CTC budget, 1,940 steps, the
-classifier 400 steps from its encoder), then the CTC model continued on the same data (599, 2,179 and
-976 steps, one thread, the machine shared), each a new warmup + cosine schedule:
+classifier 400 steps from its encoder), then the CTC model continued on the same data (599, 2,179, 976
+and 1,116 steps, one thread, the machine shared), each a new warmup + cosine schedule:
 
     /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 3e-4 --ctc-minutes 12
     /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 5e-4 --ctc-minutes 25
     /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 2e-4 --ctc-minutes 10
+    /work/venv/bin/python scripts/train_demo.py --stage ctc --ctc-resume --ctc-lr 5e-4 --ctc-minutes 11
     /work/venv/bin/python scripts/train_demo.py --stage eval     # PyTorch f32 numbers, examples/audio
     /work/venv/bin/python scripts/eval_demo.py                   # the same through unispeech, f32 and int8
 
