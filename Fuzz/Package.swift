@@ -9,7 +9,7 @@ let package = Package(
     name: "unispeech-fuzz",
     dependencies: [.package(name: "unispeech-swift", path: "..")],
     targets: [
-        .target(name: "FuzzSupport"),
+        .target(name: "FuzzSupport", dependencies: [.product(name: "UniSpeech", package: "unispeech-swift")]),
         .executableTarget(name: "FuzzSafetensors", dependencies: harnessDependencies),
         .executableTarget(name: "FuzzUnpickler", dependencies: harnessDependencies),
         .executableTarget(name: "FuzzTorchZip", dependencies: harnessDependencies),

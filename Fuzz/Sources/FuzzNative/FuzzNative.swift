@@ -19,11 +19,7 @@ public func fuzzNative(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     bytes.withUnsafeBufferPointer { file.replace(with: $0.baseAddress, count: $0.count) }
     guard let reader = try? NativeReader(path: file.path) else { return 0 }
     try? reader.checkChecksums()
-    for info in reader.tensors {
-        guard let tensor = try? reader.bytes(of: info.name) else { continue }
-        precondition(tensor.count == info.byteCount, "tensor '\(info.name)' has \(tensor.count) bytes, expected \(info.byteCount)")
-        if info.dtype.isFloatingPoint { _ = tensor.floats(as: info.dtype) }
-    }
+    readEveryTensor(of: reader)
     _ = try? FiniteCheck.scan(reader)
     return 0
 }

@@ -1,4 +1,6 @@
 import Foundation
+import UniSpeech
+
 /// libFuzzer's entry point for programs that own `main` (SwiftPM renames an executable's `main`,
 /// so libFuzzer's own `main` cannot be used).
 @_silgen_name("LLVMFuzzerRunDriver")
@@ -13,4 +15,14 @@ public func runFuzzer(_ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int
     var argc = CommandLine.argc
     var argv = CommandLine.unsafeArgv
     exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
+}
+
+/// Reads every tensor of `source`, checks its byte count against its shape, and converts float tensors,
+/// so a harness reaches the data paths of a reader that opened.
+public func readEveryTensor(of source: any TensorSource) {
+    for info in source.tensors {
+        guard let bytes = try? source.bytes(of: info.name) else { continue }
+        precondition(bytes.count == info.byteCount, "tensor '\(info.name)' has \(bytes.count) bytes, expected \(info.byteCount)")
+        if info.dtype.isFloatingPoint { _ = bytes.floats(as: info.dtype) }
+    }
 }
