@@ -33,9 +33,13 @@ public struct SHA256 {
 
     /// The lower-case hex digest of a whole file, read through a memory map.
     public static func hexDigest(ofFile path: String) throws -> String {
+        hexDigest(of: try MappedFile(path: path).all)
+    }
+
+    /// The lower-case hex digest of `bytes` (e.g. a file already mapped).
+    public static func hexDigest(of bytes: TensorBytes) -> String {
         var hasher = SHA256()
-        let file = try MappedFile(path: path)
-        hasher.update(file.all)
+        hasher.update(bytes)
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 

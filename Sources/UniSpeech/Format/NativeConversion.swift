@@ -127,7 +127,7 @@ public enum NativeConversion {
         return .object([
             ("name", .string(name)),
             ("bytes", .int(Int64(file.count))),
-            ("sha256", .string(try SHA256.hexDigest(ofFile: path))),
+            ("sha256", .string(SHA256.hexDigest(of: file.all))),
         ])
     }
 }
