@@ -122,15 +122,9 @@ public struct SafetensorsReader: TensorSource {
         guard let dtypeName = entry["dtype"]?.stringValue else { throw fail("missing dtype") }
         guard let dtype = DType(rawValue: dtypeName) else { throw fail("unsupported dtype '\(dtypeName)'") }
         guard let shapeValues = entry["shape"]?.arrayValue else { throw fail("missing shape") }
-        var shape: [Int] = []
-        var elements = 1
-        for value in shapeValues {
-            guard let dim = value.intValue, dim >= 0 else { throw fail("shape has a negative or non-integer dimension") }
-            let (product, overflow) = elements.multipliedReportingOverflow(by: dim)
-            guard !overflow else { throw fail("shape \(shapeValues.compactMap(\.intValue)) overflows") }
-            elements = product
-            shape.append(dim)
-        }
+        let shape = shapeValues.compactMap { $0.intValue.flatMap { $0 >= 0 ? $0 : nil } }
+        guard shape.count == shapeValues.count else { throw fail("shape has a negative or non-integer dimension") }
+        guard let elements = TensorInfo.checkedElementCount(shape) else { throw fail("shape \(shape) overflows") }
         guard let offsets = entry["data_offsets"]?.arrayValue, offsets.count == 2,
               let start = offsets[0].intValue, let end = offsets[1].intValue, start >= 0, end >= start
         else { throw fail("data_offsets must be two integers [start, end] with start <= end") }

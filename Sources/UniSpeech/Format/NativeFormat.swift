@@ -177,15 +177,9 @@ public struct NativeHeader: Sendable {
             throw bad("dtype must be one of \(NativeFormat.storedDTypes.map(\.shortName).joined(separator: ", "))")
         }
         guard let dims = row[Key.shape]?.arrayValue else { throw bad("shape is missing") }
-        var shape: [Int] = []
-        var elements = 1
-        for dim in dims {
-            guard let value = dim.intValue, value >= 0 else { throw bad("shape has a negative or non-integer dimension") }
-            let (product, overflow) = elements.multipliedReportingOverflow(by: value)
-            guard !overflow else { throw bad("shape overflows") }
-            elements = product
-            shape.append(value)
-        }
+        let shape = dims.compactMap { $0.intValue.flatMap { $0 >= 0 ? $0 : nil } }
+        guard shape.count == dims.count else { throw bad("shape has a negative or non-integer dimension") }
+        guard let elements = TensorInfo.checkedElementCount(shape) else { throw bad("shape overflows") }
         guard let offset = row[Key.offset]?.intValue, offset >= 0 else { throw bad("offset must be a non-negative integer") }
         guard let byteCount = row[Key.bytes]?.intValue, byteCount >= 0 else { throw bad("bytes must be a non-negative integer") }
         let (expected, overflow) = elements.multipliedReportingOverflow(by: dtype.size)
