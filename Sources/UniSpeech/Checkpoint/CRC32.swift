@@ -3,8 +3,11 @@ import CZlib
 /// CRC-32 (IEEE 802.3, the zip checksum) through zlib.
 enum CRC32 {
     /// The checksum of `bytes`.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
-        return UInt32(crc32_z(0, base.assumingMemoryBound(to: UInt8.self), bytes.count))
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 { update(0, bytes) }
+
+    /// The checksum of the bytes behind `crc` (0 for none) followed by `bytes`.
+    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        return UInt32(crc32_z(UInt(crc), base.assumingMemoryBound(to: UInt8.self), bytes.count))
     }
 }

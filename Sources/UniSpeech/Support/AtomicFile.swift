@@ -1,3 +1,4 @@
+import CFileIO
 import Foundation
 
 /// Why an output file could not be written.
@@ -17,10 +18,18 @@ public enum OutputFileError: LocalizedError, Equatable {
 
 /// Sequential writer to the temporary file behind an `AtomicFile`.
 public final class FileSink {
+    /// Bytes per write() of a large buffer: small enough that a chunk just read (e.g. checksummed)
+    /// is still in cache when the kernel copies it, large enough that calls are few.
+    static let chunkBytes = 1 << 20
+    /// Written bytes after which writeback to disk is started, so the closing fsync finds little left to do.
+    static let writebackBytes = 32 << 20
+
     private let fd: Int32
     private let path: String
     /// Bytes written so far.
     public private(set) var offset: Int = 0
+    /// End of the range whose writeback has been started.
+    private var writebackStarted = 0
 
     fileprivate init(fd: Int32, path: String) {
         self.fd = fd
@@ -39,6 +48,25 @@ public final class FileSink {
             done += n
         }
         offset += done
+        if offset - writebackStarted >= Self.writebackBytes {
+            // Only a hint: a failure here shows up again at fsync, which decides.
+            _ = cf_start_writeback(fd, Int64(writebackStarted), Int64(offset - writebackStarted))
+            writebackStarted = offset
+        }
+    }
+
+    /// Appends `bytes` chunk by chunk, handing each chunk to `inspect` just before it is written: one read
+    /// from memory serves both (e.g. a checksum), and the source pages are mapped before the kernel copies them.
+    public func write(_ bytes: TensorBytes, inspectingChunks inspect: (UnsafeRawBufferPointer) -> Void) throws {
+        try bytes.withUnsafeBytes { all in
+            var start = 0
+            while start < all.count {
+                let chunk = UnsafeRawBufferPointer(rebasing: all[start..<min(start + Self.chunkBytes, all.count)])
+                inspect(chunk)
+                try write(chunk)
+                start += chunk.count
+            }
+        }
     }
 
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
