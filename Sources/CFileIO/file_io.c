@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CFileIO.h"
 
+#include <errno.h>
 #include <fcntl.h>
 
 int cf_start_writeback(int fd, int64_t offset, int64_t count) {
@@ -11,5 +12,18 @@ int cf_start_writeback(int fd, int64_t offset, int64_t count) {
     (void)offset;
     (void)count;
     return 0;
+#endif
+}
+
+int cf_set_direct_io(int fd, int enabled) {
+#ifdef O_DIRECT
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, enabled ? (flags | O_DIRECT) : (flags & ~O_DIRECT));
+#else
+    (void)fd;
+    (void)enabled;
+    errno = EINVAL;
+    return -1;
 #endif
 }

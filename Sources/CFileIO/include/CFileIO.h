@@ -9,4 +9,8 @@
    Returns 0 or -1 with errno set. */
 int cf_start_writeback(int fd, int64_t offset, int64_t count);
 
+/* Turns direct I/O (O_DIRECT: writes go from the caller's buffer to the device, bypassing the page cache)
+   on or off for fd. Returns 0, or -1 with errno set when the file system or platform has no direct I/O. */
+int cf_set_direct_io(int fd, int enabled);
+
 #endif
