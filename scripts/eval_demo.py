@@ -32,14 +32,26 @@ MODELS = {"ctc": EXAMPLES / "unispeech-digits-ctc", "classifier": EXAMPLES / "un
 DTYPES = ["f32", "int8"]
 
 
-def run_one(binary, model, npy, threads):
-    """One `unispeech run --json` on one utterance -> its input report."""
-    out = subprocess.run([str(binary), "run", str(model), str(npy), "--json", "--threads", str(threads)],
-                         capture_output=True, text=True)
+def run_one(binary, model, npy, threads, logits_path=None):
+    """One `unispeech run --json` on one utterance -> its input report (and the logits in `logits_path`)."""
+    argv = [str(binary), "run", str(model), str(npy), "--json", "--threads", str(threads)]
+    if logits_path is not None:
+        argv += ["--output", str(logits_path)]
+    out = subprocess.run(argv, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"{binary} run {model} {npy} failed ({out.returncode}): {out.stderr.strip()}")
     report = json.loads(out.stdout)
     return report["inputs"][0], report["seconds"]
+
+
+def read_f32_tensor(path, name):
+    """One F32 tensor of a safetensors file (8-byte header length, JSON header, data), without torch."""
+    data = Path(path).read_bytes()
+    header_length = int.from_bytes(data[:8], "little")
+    entry = json.loads(data[8:8 + header_length])[name]
+    begin, end = entry["data_offsets"]
+    start = 8 + header_length
+    return np.frombuffer(data[start + begin:start + end], dtype="<f4").reshape(entry["shape"])
 
 
 def main():
@@ -66,6 +78,7 @@ def main():
             paths.append(Path(tmp) / f"{index:03d}.npy")
             np.save(paths[-1], item["audio"].astype(np.float32))
         single_paths = [p for p, it in zip(paths, held_out) if it["label"] is not None]
+        frame_argmax = {}  # dtype -> the CTC argmax of every frame of every utterance
         for dtype in DTYPES:
             files = {}
             for name, source in MODELS.items():
@@ -73,7 +86,9 @@ def main():
                 subprocess.run([str(binary), "convert", str(source), "-o", str(files[name]), "--dtype", dtype],
                                check=True, capture_output=True)
             start = time.time()
-            runs = [run_one(binary, files["ctc"], p, args.threads) for p in paths]
+            logits = [Path(tmp) / f"logits-{dtype}-{i:03d}.safetensors" for i in range(len(paths))]
+            runs = [run_one(binary, files["ctc"], p, args.threads, q) for p, q in zip(paths, logits)]
+            frame_argmax[dtype] = np.concatenate([read_f32_tensor(q, "logits")[0].argmax(-1) for q in logits])
             hypotheses = [report["transcript"] for report, _ in runs]
             labels = [run_one(binary, files["classifier"], p, args.threads)[0]["label"] for p in single_paths]
             cer = character_error_rate(hypotheses, references)
@@ -90,6 +105,10 @@ def main():
                 f"({time.time() - start:.0f} s, mean forward {np.mean([s for _, s in runs]) * 1000:.0f} ms)")
             wrong = [(r, h) for r, h in zip(references, hypotheses) if r != h]
             log(f"  {len(wrong)} wrong transcripts, e.g. {wrong[:5]}")
+        agreement = float(np.mean(frame_argmax["int8"] == frame_argmax["f32"]))
+        results["int8"]["ctc_frame_argmax_agreement_with_f32"] = round(agreement, 5)
+        results["int8"]["ctc_frames"] = int(frame_argmax["f32"].size)
+        log(f"int8 CTC argmax = f32 argmax on {agreement:.4%} of {frame_argmax['f32'].size} frames")
 
     metrics_path = Path(args.metrics)
     metrics = json.loads(metrics_path.read_text())

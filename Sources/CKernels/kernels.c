@@ -422,3 +422,129 @@ void ck_conv1d_mono(const float *x, size_t frames, size_t kernel, size_t stride,
 #endif
     conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
 }
+
+/* ---- layer norm over rows, per-channel moments over time, per-channel affine ---- */
+
+static void layer_norm_portable(const float *x, float *y, size_t rows, size_t size, const float *gamma,
+                                const float *beta, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *in = x + r * size;
+        float *out = y + r * size;
+        double sum = 0, squares = 0;
+        for (size_t i = 0; i < size; i++) sum += in[i];
+        float mean = (float)(sum / (double)size);
+        for (size_t i = 0; i < size; i++) { double d = (double)in[i] - mean; squares += d * d; }
+        float inverse = (float)(1.0 / sqrt(squares / (double)size + eps));
+        for (size_t i = 0; i < size; i++) out[i] = (in[i] - mean) * inverse * gamma[i] + beta[i];
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static double horizontal_sum_pd(__m256d v) {
+    double lanes[4];
+    _mm256_storeu_pd(lanes, v);
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+}
+
+/* Two passes over each row (mean, then squared deviations), accumulated in double lanes. */
+__attribute__((target("avx2,fma")))
+static void layer_norm_avx2(const float *x, float *y, size_t rows, size_t size, const float *gamma,
+                            const float *beta, float eps) {
+    if (size % 8 != 0) {
+        layer_norm_portable(x, y, rows, size, gamma, beta, eps);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *in = x + r * size;
+        float *out = y + r * size;
+        __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+        for (size_t i = 0; i < size; i += 8) {
+            __m256 v = _mm256_loadu_ps(in + i);
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        }
+        double mean = horizontal_sum_pd(_mm256_add_pd(s0, s1)) / (double)size;
+        __m256d m = _mm256_set1_pd(mean);
+        __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+        for (size_t i = 0; i < size; i += 8) {
+            __m256 v = _mm256_loadu_ps(in + i);
+            __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+            __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+            q0 = _mm256_fmadd_pd(d0, d0, q0);
+            q1 = _mm256_fmadd_pd(d1, d1, q1);
+        }
+        double variance = horizontal_sum_pd(_mm256_add_pd(q0, q1)) / (double)size;
+        __m256 vmean = _mm256_set1_ps((float)mean), vinverse = _mm256_set1_ps((float)(1.0 / sqrt(variance + eps)));
+        for (size_t i = 0; i < size; i += 8) {
+            __m256 normed = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i), vmean), vinverse);
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(normed, _mm256_loadu_ps(gamma + i), _mm256_loadu_ps(beta + i)));
+        }
+    }
+}
+#endif
+
+void ck_layer_norm(const float *x, float *y, size_t rows, size_t size, const float *gamma, const float *beta,
+                   float eps) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        layer_norm_avx2(x, y, rows, size, gamma, beta, eps);
+        return;
+    }
+#endif
+    layer_norm_portable(x, y, rows, size, gamma, beta, eps);
+}
+
+/* Plain loops over contiguous channels: the compiler vectorises the float -> double sums at -O2. */
+void ck_channel_moments(const float *x, size_t frames, size_t channels, double *sum, double *squares) {
+    for (size_t c = 0; c < channels; c++) sum[c] = squares[c] = 0;
+    for (size_t t = 0; t < frames; t++) {
+        const float *row = x + t * channels;
+        for (size_t c = 0; c < channels; c++) {
+            double v = row[c];
+            sum[c] += v;
+            squares[c] += v * v;
+        }
+    }
+}
+
+static void affine_channels_portable(float *x, size_t rows, size_t channels, const float *scale,
+                                     const float *shift, int then_gelu) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * channels;
+        for (size_t c = 0; c < channels; c++) row[c] = row[c] * scale[c] + shift[c];
+        if (then_gelu) gelu_portable(row, row, channels);
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static void affine_channels_avx2(float *x, size_t rows, size_t channels, const float *scale, const float *shift,
+                                 int then_gelu) {
+    if (channels % 8 != 0) {
+        affine_channels_portable(x, rows, channels, scale, shift, then_gelu);
+        return;
+    }
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f), rsqrt2 = _mm256_set1_ps(0.70710678118654752f);
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * channels;
+        for (size_t c = 0; c < channels; c += 8) {
+            __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(scale + c), _mm256_loadu_ps(shift + c));
+            if (then_gelu)
+                v = _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(one, erf_avx2(_mm256_mul_ps(v, rsqrt2))));
+            _mm256_storeu_ps(row + c, v);
+        }
+    }
+}
+#endif
+
+void ck_affine_channels(float *x, size_t rows, size_t channels, const float *scale, const float *shift,
+                        int then_gelu) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        affine_channels_avx2(x, rows, channels, scale, shift, then_gelu);
+        return;
+    }
+#endif
+    affine_channels_portable(x, rows, channels, scale, shift, then_gelu);
+}

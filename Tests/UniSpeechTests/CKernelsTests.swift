@@ -61,4 +61,53 @@ import Testing
             for c in columns..<stride { #expect(scores[r * stride + c] == original[r * stride + c]) }  // padding untouched
         }
     }
+
+    @Test(arguments: [768, 20]) func layerNormMatchesDoublePrecision(size: Int) {
+        // 768 takes the AVX2 path where the CPU has it, 20 the portable one; both in place and out of place.
+        let rows = 6
+        let x = (0..<(rows * size)).map { Float(sin(Double($0) * 0.37) * 3 + 0.5) }
+        let gamma = (0..<size).map { Float(1 + 0.01 * Double($0 % 7)) }, beta = (0..<size).map { Float($0 % 5) * 0.1 }
+        var y = [Float](repeating: .nan, count: x.count)
+        var inPlace = x
+        ck_layer_norm(x, &y, rows, size, gamma, beta, 1e-5)
+        inPlace.withUnsafeMutableBufferPointer { ck_layer_norm($0.baseAddress!, $0.baseAddress!, rows, size, gamma, beta, 1e-5) }
+        #expect(inPlace == y)
+        for r in 0..<rows {
+            let row = (0..<size).map { Double(x[r * size + $0]) }
+            let mean = row.reduce(0, +) / Double(size)
+            let variance = row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(size)
+            for i in 0..<size {
+                let exact = (row[i] - mean) / (variance + 1e-5).squareRoot() * Double(gamma[i]) + Double(beta[i])
+                #expect(abs(Double(y[r * size + i]) - exact) <= 1e-5 * (1 + abs(exact)), "row \(r) value \(i)")  // f32 rounding
+            }
+        }
+    }
+
+    @Test(arguments: [(512, true), (12, true), (512, false)]) func channelAffineMatchesScalar(channels: Int, gelu: Bool) {
+        // 512 channels take the AVX2 path where the CPU has it, 12 the portable one.
+        let frames = 9
+        let x = (0..<(frames * channels)).map { Float(cos(Double($0) * 0.61) * 2) }
+        let scale = (0..<channels).map { Float(0.5 + 0.01 * Double($0 % 13)) }, shift = (0..<channels).map { Float($0 % 3) - 1 }
+        var y = x
+        ck_affine_channels(&y, frames, channels, scale, shift, gelu ? 1 : 0)
+        for t in 0..<frames {
+            for c in 0..<channels {
+                let v = Double(x[t * channels + c]) * Double(scale[c]) + Double(shift[c])
+                let exact = gelu ? 0.5 * v * (1 + erf(v / 2.0.squareRoot())) : v
+                #expect(abs(Double(y[t * channels + c]) - exact) <= 2e-6 + 1e-6 * abs(exact), "frame \(t) channel \(c)")
+            }
+        }
+    }
+
+    @Test func channelMomentsSumOverTime() {
+        let frames = 1001, channels = 24
+        let x = (0..<(frames * channels)).map { Float(sin(Double($0) * 0.013) + 0.25) }
+        var sums = [Double](repeating: .nan, count: channels), squares = [Double](repeating: .nan, count: channels)
+        ck_channel_moments(x, frames, channels, &sums, &squares)
+        for c in 0..<channels {
+            let column = (0..<frames).map { Double(x[$0 * channels + c]) }
+            #expect(abs(sums[c] - column.reduce(0, +)) <= 1e-9 * Double(frames))  // double accumulation
+            #expect(abs(squares[c] - column.reduce(0) { $0 + $1 * $1 }) <= 1e-9 * Double(frames))
+        }
+    }
 }

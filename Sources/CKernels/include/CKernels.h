@@ -42,4 +42,16 @@ void ck_gelu(const float *x, float *y, size_t count);
 /* Softmax of each row of s [rows, cols] (row stride ld) after multiplying by scale, in place. */
 void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale);
 
+/* LayerNorm of each row of x [rows, size] into y (y may equal x):
+   y = (x - mean) / sqrt(variance + eps) * gamma + beta, moments accumulated in double. */
+void ck_layer_norm(const float *x, float *y, size_t rows, size_t size, const float *gamma, const float *beta,
+                   float eps);
+
+/* sum[c] and squares[c]: sums of x[t, c] and x[t, c]^2 over t for time-major x [frames, channels]. */
+void ck_channel_moments(const float *x, size_t frames, size_t channels, double *sum, double *squares);
+
+/* x[r, c] = x[r, c] * scale[c] + shift[c] in place, then the exact-erf GELU when then_gelu is non-zero. */
+void ck_affine_channels(float *x, size_t rows, size_t channels, const float *scale, const float *shift,
+                        int then_gelu);
+
 #endif

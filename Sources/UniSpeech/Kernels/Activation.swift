@@ -15,11 +15,17 @@ public enum Activation: String, Sendable, CaseIterable {
 
     /// Applies the activation to every value, in place.
     public func apply(_ x: inout [Float]) {
+        let count = x.count
+        x.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: count) }
+    }
+
+    /// Applies the activation to the `count` values at `x`, in place.
+    func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         let tanhCoefficient = Float((2.0 / Double.pi).squareRoot())
+        let x = UnsafeMutableBufferPointer(start: x, count: count)
         switch self {
         case .gelu:
-            let count = x.count
-            x.withUnsafeMutableBufferPointer { ck_gelu($0.baseAddress!, $0.baseAddress!, count) }
+            ck_gelu(x.baseAddress!, x.baseAddress!, count)
         case .geluNew, .geluPytorchTanh:
             for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(tanhCoefficient * (v + 0.044715 * v * v * v))) }
         case .geluFast:

@@ -54,106 +54,95 @@ public struct ConvWeights: Sendable {
 }
 
 extension Kernels {
-    /// Upper bound on the im2col buffer, in floats; longer inputs are convolved in row blocks.
-    static let im2colBlockFloats = 1 << 21
+    /// Upper bound on the im2col block, in floats; longer inputs are convolved in row blocks that stay in cache.
+    static let im2colBlockFloats = 1 << 19
 
-    /// y[outLength, outChannels] = conv(x[length, inChannels]) with zero padding, time-major.
-    public static func conv1d(_ x: [Float], length: Int, _ conv: ConvWeights) -> (values: [Float], length: Int) {
-        precondition(x.count == length * conv.inChannels, "conv input has \(x.count) values, expected \(length) x \(conv.inChannels)")
+    /// y[outLength, outChannels] = conv(x[length, inChannels]) with zero padding, time-major, into `y` (room for
+    /// `conv.outputLength(length) * outChannels` floats, not overlapping x); returns outLength.
+    static func conv1d(_ x: UnsafePointer<Float>, length: Int, _ conv: ConvWeights, into y: UnsafeMutablePointer<Float>,
+                       workspace: Workspace) -> Int {
         let outLength = conv.outputLength(length)
+        guard outLength > 0 else { return 0 }
+        if conv.padding == 0 && conv.groups == 1 {
+            if conv.inChannels == 1 { mono(x, outLength: outLength, conv, into: y) } else { strided(x, outLength: outLength, conv, into: y) }
+        } else {
+            im2col(x, length: length, outLength: outLength, conv, into: y, workspace: workspace)
+        }
+        return outLength
+    }
+
+    /// Padded or grouped conv: im2col in row blocks, one sgemm per block and group.
+    private static func im2col(_ x: UnsafePointer<Float>, length: Int, outLength: Int, _ conv: ConvWeights,
+                               into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let cin = conv.inChannels, cout = conv.outChannels
         let groupIn = cin / conv.groups, groupOut = cout / conv.groups
         let rowWidth = conv.kernel * groupIn
-        guard outLength > 0 else { return ([], 0) }
-        if conv.padding == 0 && conv.groups == 1 {
-            return (cin == 1 ? mono(x, outLength: outLength, conv) : strided(x, outLength: outLength, conv), outLength)
-        }
-        var y = [Float](repeating: 0, count: outLength * cout)
         let blockRows = max(1, min(outLength, im2colBlockFloats / rowWidth))
-        var columns = [Float](repeating: 0, count: blockRows * rowWidth)
-        y.withUnsafeMutableBufferPointer { yp in
-            if let bias = conv.bias {
-                bias.withUnsafeBufferPointer { bp in
-                    for row in 0..<outLength { (yp.baseAddress! + row * cout).update(from: bp.baseAddress!, count: cout) }
-                }
+        let columns = workspace.buffer(.columns, count: blockRows * rowWidth)  // [blockRows, kernel * groupIn]
+        withOptionalPointer(conv.bias) { bias in
+            if let bias {
+                for row in 0..<outLength { (y + row * cout).update(from: bias, count: cout) }
             }
-            x.withUnsafeBufferPointer { xp in
-                conv.weight.withUnsafeBufferPointer { wp in
-                    columns.withUnsafeMutableBufferPointer { cp in
-                        for group in 0..<conv.groups {
-                            var start = 0
-                            while start < outLength {
-                                let rows = min(blockRows, outLength - start)
-                                // im2col: columns[r, tap * groupIn + c] = x[(start + r) * stride + tap - padding, group * groupIn + c]
-                                for r in 0..<rows {
-                                    let first = (start + r) * conv.stride - conv.padding
-                                    for tap in 0..<conv.kernel {
-                                        let destination = cp.baseAddress! + r * rowWidth + tap * groupIn
-                                        let time = first + tap
-                                        if time < 0 || time >= length {
-                                            destination.update(repeating: 0, count: groupIn)
-                                        } else {
-                                            destination.update(from: xp.baseAddress! + time * cin + group * groupIn, count: groupIn)
-                                        }
-                                    }
+            conv.weight.withUnsafeBufferPointer { wp in
+                for group in 0..<conv.groups {
+                    var start = 0
+                    while start < outLength {
+                        let rows = min(blockRows, outLength - start)
+                        // columns[r, tap * groupIn + c] = x[(start + r) * stride + tap - padding, group * groupIn + c]
+                        for r in 0..<rows {
+                            let first = (start + r) * conv.stride - conv.padding
+                            for tap in 0..<conv.kernel {
+                                let destination = columns + r * rowWidth + tap * groupIn
+                                let time = first + tap
+                                if time < 0 || time >= length {
+                                    destination.update(repeating: 0, count: groupIn)
+                                } else {
+                                    destination.update(from: x + time * cin + group * groupIn, count: groupIn)
                                 }
-                                // [rows, groupOut] += columns[rows, rowWidth] * W_group[groupOut, rowWidth]^T
-                                gemm(m: rows, n: groupOut, k: rowWidth, a: cp.baseAddress!, lda: rowWidth,
-                                     b: wp.baseAddress! + group * groupOut * rowWidth, ldb: rowWidth, transposeB: true,
-                                     beta: conv.bias == nil ? 0 : 1,
-                                     c: yp.baseAddress! + start * cout + group * groupOut, ldc: cout)
-                                start += rows
                             }
                         }
+                        // [rows, groupOut] += columns[rows, rowWidth] * W_group[groupOut, rowWidth]^T
+                        gemm(m: rows, n: groupOut, k: rowWidth, a: columns, lda: rowWidth,
+                             b: wp.baseAddress! + group * groupOut * rowWidth, ldb: rowWidth, transposeB: true,
+                             beta: bias == nil ? 0 : 1, c: y + start * cout + group * groupOut, ldc: cout)
+                        start += rows
                     }
                 }
             }
         }
-        return (y, outLength)
     }
 
     /// Unpadded conv of a single-channel signal (the first layer on raw audio), vectorised over output channels:
     /// its GEMM would have K = kernel, far too small for sgemm to run near peak.
-    private static func mono(_ x: [Float], outLength: Int, _ conv: ConvWeights) -> [Float] {
+    private static func mono(_ x: UnsafePointer<Float>, outLength: Int, _ conv: ConvWeights, into y: UnsafeMutablePointer<Float>) {
         let cout = conv.outChannels, kernel = conv.kernel
         let tapMajor = conv.weight.withUnsafeBufferPointer { w in  // [kernel, cout] of [cout, kernel]
             (0..<(kernel * cout)).map { w[($0 % cout) * kernel + $0 / cout] }
         }
-        return [Float](unsafeUninitializedCapacity: outLength * cout) { y, initialized in
-            x.withUnsafeBufferPointer { xp in
-                withOptionalPointer(conv.bias) { bias in
-                    ck_conv1d_mono(xp.baseAddress!, outLength, kernel, conv.stride, tapMajor, bias, cout, y.baseAddress!)
-                }
-            }
-            initialized = outLength * cout
+        withOptionalPointer(conv.bias) { bias in
+            ck_conv1d_mono(x, outLength, kernel, conv.stride, tapMajor, bias, cout, y)
         }
     }
 
     /// Unpadded, ungrouped conv without im2col: on time-major x the taps of output frame t are the
     /// contiguous values x[t * stride ..< t * stride + kernel, :], so each run of `stride` taps is a plain
     /// matrix with row stride stride * cin, multiplied straight from x.
-    private static func strided(_ x: [Float], outLength: Int, _ conv: ConvWeights) -> [Float] {
+    private static func strided(_ x: UnsafePointer<Float>, outLength: Int, _ conv: ConvWeights, into y: UnsafeMutablePointer<Float>) {
         let cin = conv.inChannels, cout = conv.outChannels, rowWidth = conv.kernel * cin
-        var y = [Float](unsafeUninitializedCapacity: outLength * cout) { _, initialized in initialized = outLength * cout }
-        y.withUnsafeMutableBufferPointer { yp in
-            x.withUnsafeBufferPointer { xp in
-                conv.weight.withUnsafeBufferPointer { wp in
-                    withOptionalPointer(conv.bias) { bias in
-                        if let bias {
-                            for row in 0..<outLength { (yp.baseAddress! + row * cout).update(from: bias, count: cout) }
-                        }
-                        for firstTap in stride(from: 0, to: conv.kernel, by: conv.stride) {
-                            let taps = min(conv.stride, conv.kernel - firstTap)
-                            // y[outLength, cout] += X_taps[outLength, taps * cin] W[:, taps][cout, taps * cin]^T
-                            gemm(m: outLength, n: cout, k: taps * cin,
-                                 a: xp.baseAddress! + firstTap * cin, lda: conv.stride * cin,
-                                 b: wp.baseAddress! + firstTap * cin, ldb: rowWidth, transposeB: true,
-                                 beta: bias == nil && firstTap == 0 ? 0 : 1, c: yp.baseAddress!, ldc: cout)
-                        }
-                    }
+        conv.weight.withUnsafeBufferPointer { wp in
+            withOptionalPointer(conv.bias) { bias in
+                if let bias {
+                    for row in 0..<outLength { (y + row * cout).update(from: bias, count: cout) }
+                }
+                for firstTap in stride(from: 0, to: conv.kernel, by: conv.stride) {
+                    let taps = min(conv.stride, conv.kernel - firstTap)
+                    // y[outLength, cout] += X_taps[outLength, taps * cin] W[:, taps][cout, taps * cin]^T
+                    gemm(m: outLength, n: cout, k: taps * cin,
+                         a: x + firstTap * cin, lda: conv.stride * cin,
+                         b: wp.baseAddress! + firstTap * cin, ldb: rowWidth, transposeB: true,
+                         beta: bias == nil && firstTap == 0 ? 0 : 1, c: y, ldc: cout)
                 }
             }
         }
-        return y
     }
 }

@@ -21,42 +21,45 @@ public enum Kernels {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// y[rows, out] = x[rows, in] W^T + b.
+    /// y[rows, out] = x[rows, in] W^T + b, into `y` (which must not overlap x).
+    static func linear(_ x: UnsafePointer<Float>, rows: Int, _ layer: LinearWeights, into y: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        let out = layer.outFeatures
+        switch layer.matrix {
+        case let .int8(matmul):
+            withOptionalPointer(layer.bias) { bias in
+                do {
+                    try matmul.apply(x, rows: rows, bias: bias, into: y)
+                } catch {
+                    preconditionFailure("int8 linear layer: \(error.localizedDescription)")
+                }
+            }
+        case let .float(weight):
+            withOptionalPointer(layer.bias) { bias in
+                if let bias {
+                    for row in 0..<rows { (y + row * out).update(from: bias, count: out) }
+                }
+                weight.withUnsafeBufferPointer { wp in
+                    gemm(m: rows, n: out, k: layer.inFeatures, a: x, lda: layer.inFeatures,
+                         b: wp.baseAddress!, ldb: layer.inFeatures, transposeB: true,
+                         beta: bias == nil ? 0 : 1, c: y, ldc: out)
+                }
+            }
+        }
+    }
+
+    /// y[rows, out] = x[rows, in] W^T + b, as a new array (for the small heads).
     public static func linear(_ x: [Float], rows: Int, _ layer: LinearWeights) -> [Float] {
         precondition(x.count == rows * layer.inFeatures, "linear input has \(x.count) values, expected \(rows) x \(layer.inFeatures)")
-        var y = [Float](repeating: 0, count: rows * layer.outFeatures)
-        guard rows > 0 else { return y }
-        let out = layer.outFeatures
-        if case let .int8(matmul) = layer.matrix {
-            x.withUnsafeBufferPointer { xp in
-                y.withUnsafeMutableBufferPointer { yp in
-                    withOptionalPointer(layer.bias) { bias in
-                        do {
-                            try matmul.apply(xp.baseAddress!, rows: rows, bias: bias, into: yp.baseAddress!)
-                        } catch {
-                            preconditionFailure("int8 linear layer: \(error.localizedDescription)")
-                        }
-                    }
-                }
-            }
-            return y
+        return [Float](unsafeUninitializedCapacity: rows * layer.outFeatures) { y, initialized in
+            x.withUnsafeBufferPointer { linear($0.baseAddress!, rows: rows, layer, into: y.baseAddress!) }
+            initialized = rows * layer.outFeatures
         }
-        guard case let .float(weight) = layer.matrix else { return y }
-        y.withUnsafeMutableBufferPointer { yp in
-            if let bias = layer.bias {
-                bias.withUnsafeBufferPointer { bp in
-                    for row in 0..<rows { (yp.baseAddress! + row * out).update(from: bp.baseAddress!, count: out) }
-                }
-            }
-            x.withUnsafeBufferPointer { xp in
-                weight.withUnsafeBufferPointer { wp in
-                    gemm(m: rows, n: out, k: layer.inFeatures, a: xp.baseAddress!, lda: layer.inFeatures,
-                         b: wp.baseAddress!, ldb: layer.inFeatures, transposeB: true,
-                         beta: layer.bias == nil ? 0 : 1, c: yp.baseAddress!, ldc: out)
-                }
-            }
-        }
-        return y
+    }
+
+    /// y += x element-wise over `count` values.
+    static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
     }
 
     /// Calls `body` with the values of `storage`, or with nil.

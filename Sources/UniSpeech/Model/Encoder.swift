@@ -15,14 +15,18 @@ struct SelfAttention {
         heads = config.numAttentionHeads
     }
 
-    /// out[B * T, H] of x[B * T, H]; keys at frames >= keyLengths[b] are ignored.
-    func callAsFunction(_ x: [Float], batch: Int, frames: Int, keyLengths: [Int]) -> [Float] {
-        let rows = batch * frames
-        let context = Kernels.attention(
-            q: Kernels.linear(x, rows: rows, query), k: Kernels.linear(x, rows: rows, key),
-            v: Kernels.linear(x, rows: rows, value),
-            batch: batch, frames: frames, heads: heads, keyLengths: keyLengths)  // [B * T, H]
-        return Kernels.linear(context, rows: rows, output)  // [B * T, H]
+    /// out[B * T, H] of x[B * T, H] into `out`; keys at frames >= keyLengths[b] are ignored.
+    func callAsFunction(_ x: UnsafePointer<Float>, batch: Int, frames: Int, keyLengths: [Int],
+                        into out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let rows = batch * frames, width = query.outFeatures
+        let q = workspace.buffer(.query, count: rows * width), k = workspace.buffer(.key, count: rows * width)
+        let v = workspace.buffer(.value, count: rows * width), context = workspace.buffer(.context, count: rows * width)
+        Kernels.linear(x, rows: rows, query, into: q)  // [B * T, H]
+        Kernels.linear(x, rows: rows, key, into: k)
+        Kernels.linear(x, rows: rows, value, into: v)
+        Kernels.attention(q: q, k: k, v: v, batch: batch, frames: frames, width: width, heads: heads,
+                          keyLengths: keyLengths, into: context, workspace: workspace)  // [B * T, H]
+        Kernels.linear(context, rows: rows, output, into: out)  // [B * T, H]
     }
 }
 
@@ -38,11 +42,12 @@ struct FeedForward {
         activation = config.hiddenActivation
     }
 
-    /// out[rows, H] of x[rows, H].
-    func callAsFunction(_ x: [Float], rows: Int) -> [Float] {
-        var inner = Kernels.linear(x, rows: rows, intermediate)  // [rows, I]
-        activation.apply(&inner)
-        return Kernels.linear(inner, rows: rows, output)  // [rows, H]
+    /// out[rows, H] of x[rows, H] into `out`.
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let inner = workspace.buffer(.inner, count: rows * intermediate.outFeatures)
+        Kernels.linear(x, rows: rows, intermediate, into: inner)  // [rows, I]
+        activation.apply(inner, count: rows * intermediate.outFeatures)
+        Kernels.linear(inner, rows: rows, output, into: out)  // [rows, H]
     }
 }
 
@@ -63,23 +68,26 @@ struct EncoderLayer {
         preNorm = config.doStableLayerNorm
     }
 
-    /// out[B * T, H] of x[B * T, H].
-    func callAsFunction(_ x: [Float], batch: Int, frames: Int, keyLengths: [Int]) -> [Float] {
-        let rows = batch * frames
+    /// Updates the hidden state h[B * T, H] in place.
+    func callAsFunction(_ h: UnsafeMutablePointer<Float>, batch: Int, frames: Int, keyLengths: [Int], workspace: Workspace) {
+        let rows = batch * frames, width = attentionNorm.size, count = rows * width
+        let delta = workspace.buffer(.sublayerOutput, count: count)  // [B * T, H]
         if preNorm {
-            var normed = x
-            Kernels.layerNorm(&normed, rows: rows, attentionNorm)
-            var h = add(x, attention(normed, batch: batch, frames: frames, keyLengths: keyLengths))  // [B * T, H]
-            normed = h
-            Kernels.layerNorm(&normed, rows: rows, finalNorm)
-            h = add(h, feedForward(normed, rows: rows))
-            return h
+            let normed = workspace.buffer(.normed, count: count)
+            Kernels.layerNorm(h, rows: rows, attentionNorm, into: normed)
+            attention(normed, batch: batch, frames: frames, keyLengths: keyLengths, into: delta, workspace: workspace)
+            Kernels.add(delta, into: h, count: count)
+            Kernels.layerNorm(h, rows: rows, finalNorm, into: normed)
+            feedForward(normed, rows: rows, into: delta, workspace: workspace)
+            Kernels.add(delta, into: h, count: count)
+            return
         }
-        var h = add(x, attention(x, batch: batch, frames: frames, keyLengths: keyLengths))  // [B * T, H]
-        Kernels.layerNorm(&h, rows: rows, attentionNorm)
-        h = add(h, feedForward(h, rows: rows))
-        Kernels.layerNorm(&h, rows: rows, finalNorm)
-        return h
+        attention(h, batch: batch, frames: frames, keyLengths: keyLengths, into: delta, workspace: workspace)
+        Kernels.add(delta, into: h, count: count)
+        Kernels.layerNorm(h, rows: rows, attentionNorm, into: h)
+        feedForward(h, rows: rows, into: delta, workspace: workspace)
+        Kernels.add(delta, into: h, count: count)
+        Kernels.layerNorm(h, rows: rows, finalNorm, into: h)
     }
 }
 
@@ -100,44 +108,31 @@ struct Encoder {
     /// The last hidden state [B * T, H] of projected features x[B * T, H], and the hidden states transformers
     /// records (the first layer's input, then each layer's output) when `recordHiddenStates`.
     /// `frameLengths` masks padded frames (zeroed before the positional conv, ignored as keys) when given.
-    func callAsFunction(_ x: [Float], batch: Int, frames: Int, frameLengths: [Int]?,
-                        recordHiddenStates: Bool) -> (last: [Float], hiddenStates: [[Float]]) {
-        let width = x.count / max(batch * frames, 1)
-        let rows = batch * frames
-        var h = x
+    func callAsFunction(_ x: UnsafePointer<Float>, batch: Int, frames: Int, frameLengths: [Int]?,
+                        recordHiddenStates: Bool, workspace: Workspace) -> (last: [Float], hiddenStates: [[Float]]) {
+        let width = norm.size, rows = batch * frames, count = rows * width
+        let h = workspace.buffer(.hidden, count: count)  // [B * T, H]
+        h.update(from: x, count: count)
         if let frameLengths {
             for b in 0..<batch where frameLengths[b] < frames {
-                let start = (b * frames + frameLengths[b]) * width
-                h.replaceSubrange(start..<((b + 1) * frames * width), with: repeatElement(0, count: (frames - frameLengths[b]) * width))
+                (h + (b * frames + frameLengths[b]) * width).update(repeating: 0, count: (frames - frameLengths[b]) * width)
             }
         }
+        let position = workspace.buffer(.position, count: (frames + 1) * width)  // [T (+1), H]
         for b in 0..<batch {
-            let range = (b * frames * width)..<((b + 1) * frames * width)
-            let position = positionalEmbedding(Array(h[range]), frames: frames)  // [T, H]
-            h.withUnsafeMutableBufferPointer { hp in
-                position.withUnsafeBufferPointer { pp in
-                    for i in 0..<pp.count { hp[range.lowerBound + i] += pp[i] }
-                }
-            }
+            let item = h + b * frames * width
+            positionalEmbedding(item, frames: frames, into: position, workspace: workspace)  // [T, H]
+            Kernels.add(position, into: item, count: frames * width)
         }
-        if !stableLayerNorm { Kernels.layerNorm(&h, rows: rows, norm) }
+        if !stableLayerNorm { Kernels.layerNorm(h, rows: rows, norm, into: h) }
         let keyLengths = frameLengths ?? Array(repeating: frames, count: batch)
-        var recorded: [[Float]] = recordHiddenStates ? [h] : []
+        let snapshot = { Array(UnsafeBufferPointer(start: h, count: count)) }
+        var recorded: [[Float]] = recordHiddenStates ? [snapshot()] : []
         for layer in layers {
-            h = layer(h, batch: batch, frames: frames, keyLengths: keyLengths)
-            if recordHiddenStates { recorded.append(h) }
+            layer(h, batch: batch, frames: frames, keyLengths: keyLengths, workspace: workspace)
+            if recordHiddenStates { recorded.append(snapshot()) }
         }
-        if stableLayerNorm { Kernels.layerNorm(&h, rows: rows, norm) }
-        return (h, recorded)
+        if stableLayerNorm { Kernels.layerNorm(h, rows: rows, norm, into: h) }
+        return (snapshot(), recorded)
     }
-}
-
-/// Element-wise a + b.
-func add(_ a: [Float], _ b: [Float]) -> [Float] {
-    precondition(a.count == b.count, "added tensors differ in size")
-    var sum = a
-    sum.withUnsafeMutableBufferPointer { s in
-        b.withUnsafeBufferPointer { bp in for i in 0..<s.count { s[i] += bp[i] } }
-    }
-    return sum
 }

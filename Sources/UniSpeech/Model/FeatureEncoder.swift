@@ -45,20 +45,39 @@ struct FeatureEncoder {
         activation = config.featureActivation
     }
 
-    /// features[frames, convDim.last] of one padded waveform[samples].
-    func callAsFunction(_ waveform: [Float]) -> (values: [Float], frames: Int) {
-        var x = waveform  // [samples, 1]
-        var length = waveform.count
-        for layer in layers {
-            (x, length) = Kernels.conv1d(x, length: length, layer.conv)  // [length, C]
-            switch layer.norm {
-            case .none: break
-            case let .channelOverTime(norm): Kernels.channelNormOverTime(&x, frames: length, norm)
-            case let .channels(norm): Kernels.layerNorm(&x, rows: length, norm)
-            }
-            activation.apply(&x)
+    /// Output frames for `samples` input samples.
+    func outputLength(_ samples: Int) -> Int {
+        layers.reduce(samples) { $1.conv.outputLength($0) }
+    }
+
+    /// Writes features[frames, convDim.last] of one padded waveform[samples] into `out` and returns frames; the
+    /// layers before the last ping-pong between two workspace buffers.
+    func callAsFunction(_ waveform: UnsafePointer<Float>, samples: Int, into out: UnsafeMutablePointer<Float>,
+                        workspace: Workspace) -> Int {
+        var largest = 0, length = samples
+        for layer in layers.dropLast() {
+            length = layer.conv.outputLength(length)
+            largest = max(largest, length * layer.conv.outChannels)
         }
-        return (x, length)
+        let buffers = [workspace.buffer(.convA, count: largest), workspace.buffer(.convB, count: largest)]
+        var x = waveform  // [length, C]
+        length = samples
+        for (index, layer) in layers.enumerated() {
+            let y = index == layers.count - 1 ? out : buffers[index % 2]
+            length = Kernels.conv1d(x, length: length, layer.conv, into: y, workspace: workspace)  // [length, C]
+            let count = length * layer.conv.outChannels
+            switch layer.norm {
+            case .none:
+                activation.apply(y, count: count)
+            case let .channelOverTime(norm):
+                Kernels.channelNormOverTime(y, frames: length, norm, then: activation)
+            case let .channels(norm):
+                Kernels.layerNorm(y, rows: length, norm, into: y)
+                activation.apply(y, count: count)
+            }
+            x = UnsafePointer(y)
+        }
+        return length
     }
 }
 
@@ -73,10 +92,10 @@ struct FeatureProjection {
         projection = try weights.linear("feature_projection.projection", out: config.hiddenSize, in: channels)
     }
 
-    /// (hidden[rows, H], normed features[rows, C]) of features[rows, C].
-    func callAsFunction(_ features: [Float], rows: Int) -> (hidden: [Float], extractFeatures: [Float]) {
-        var normed = features
-        Kernels.layerNorm(&normed, rows: rows, norm)  // [rows, C]
-        return (Kernels.linear(normed, rows: rows, projection), normed)  // [rows, H]
+    /// hidden[rows, H] of features[rows, C] into `hidden`, the layer-normed features into `normed`.
+    func callAsFunction(_ features: UnsafePointer<Float>, rows: Int, into hidden: UnsafeMutablePointer<Float>,
+                        normed: UnsafeMutablePointer<Float>) {
+        Kernels.layerNorm(features, rows: rows, norm, into: normed)  // [rows, C]
+        Kernels.linear(normed, rows: rows, projection, into: hidden)  // [rows, H]
     }
 }

@@ -31,11 +31,9 @@ struct PositionalConvEmbedding {
         return (0..<kernel).map { Float(Double(magnitude[$0]) / squares[$0].squareRoot()) }
     }
 
-    /// position embeddings[frames, H] of hidden[frames, H] (one batch item).
-    func callAsFunction(_ hidden: [Float], frames: Int) -> [Float] {
-        var (output, length) = Kernels.conv1d(hidden, length: frames, conv)  // [frames + 1 if K even, H]
-        if length > frames { output.removeLast((length - frames) * conv.outChannels) }  // [frames, H]
-        activation.apply(&output)
-        return output
+    /// position embeddings[frames, H] of hidden[frames, H] (one batch item) into `out` (room for (frames + 1) x H).
+    func callAsFunction(_ hidden: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        _ = Kernels.conv1d(hidden, length: frames, conv, into: out, workspace: workspace)  // [frames + 1 if K even, H]
+        activation.apply(out, count: frames * conv.outChannels)  // the extra last frame is dropped
     }
 }

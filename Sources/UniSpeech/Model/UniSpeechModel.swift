@@ -75,6 +75,7 @@ public final class UniSpeechModel: Sendable {
     let ctcHead: CTCHead?
     let classificationHead: ClassificationHead?
     let pretrainingHead: PretrainingHead?
+    private let workspaces = WorkspacePool()
 
     /// Builds the model from a bundle's weights.
     public init(bundle: ModelBundle) throws {
@@ -122,34 +123,45 @@ public final class UniSpeechModel: Sendable {
         let size = batch.batchSize, padded = batch.paddedLength
         var phases = PhaseClock()
 
-        var features: [Float] = []  // [B * T, C]
-        var frames = 0
-        for b in 0..<size {
-            let item = featureEncoder(Array(batch.values[(b * padded)..<((b + 1) * padded)]))  // [T, C]
-            features += item.values
-            frames = item.frames
+        return workspaces.withWorkspace { workspace in
+            forward(batch, head: head, lengths: lengths, workspace: workspace)
+        }
+    }
+
+    /// The forward pass of a validated batch, every large intermediate in `workspace`.
+    private func forward(_ batch: InputBatch, head: ModelHead, lengths: [Int], workspace: Workspace) -> ModelOutput {
+        let size = batch.batchSize, padded = batch.paddedLength
+        var phases = PhaseClock()
+        let frames = featureEncoder.outputLength(padded), channels = featureProjection.norm.size
+        let rows = size * frames, hidden = config.hiddenSize
+        let features = workspace.buffer(.features, count: rows * channels)  // [B * T, C]
+        batch.values.withUnsafeBufferPointer { samples in
+            for b in 0..<size {
+                _ = featureEncoder(samples.baseAddress! + b * padded, samples: padded, into: features + b * frames * channels,
+                                   workspace: workspace)  // [T, C]
+            }
         }
         phases.mark("feature_encoder")
-        let rows = size * frames
         // transformers derives frame masks from the attention mask; without one every padded frame is attended.
         let maskedLengths: [Int]? = batch.attentionMask.map { mask in
             (0..<size).map { b in
                 config.outputLength(forSamples: mask[(b * padded)..<((b + 1) * padded)].reduce(0) { $0 + Int($1) })
             }
         }
-        let (projected, extractFeatures) = featureProjection(features, rows: rows)  // [B * T, H], [B * T, C]
+        let normedFeatures = workspace.buffer(.normedFeatures, count: rows * channels)  // [B * T, C]
+        let projected = workspace.buffer(.projected, count: rows * hidden)  // [B * T, H]
+        featureProjection(features, rows: rows, into: projected, normed: normedFeatures)
+        let extractFeatures = { Array(UnsafeBufferPointer(start: normedFeatures, count: rows * channels)) }
         phases.mark("projection")
-        let hidden = config.hiddenSize
         let encoded = encoder(projected, batch: size, frames: frames, frameLengths: maskedLengths,
-                              recordHiddenStates: head == .classification && config.useWeightedLayerSum)
+                              recordHiddenStates: head == .classification && config.useWeightedLayerSum, workspace: workspace)
         phases.mark("encoder")
 
         let tensors: [NamedTensor]
         switch head {
         case .base:
             tensors = [NamedTensor(name: "last_hidden_state", shape: [size, frames, hidden], values: encoded.last),
-                       NamedTensor(name: "extract_features", shape: [size, frames, extractFeatures.count / max(rows, 1)],
-                                   values: extractFeatures)]
+                       NamedTensor(name: "extract_features", shape: [size, frames, channels], values: extractFeatures())]
         case .ctc:
             let logits = ctcHead!(encoded.last, rows: rows)  // [B * T, vocab]
             tensors = [NamedTensor(name: "logits", shape: [size, frames, config.vocabSize], values: logits)]
@@ -158,7 +170,7 @@ public final class UniSpeechModel: Sendable {
                                              frames: frames, frameLengths: maskedLengths)  // [B, labels]
             tensors = [NamedTensor(name: "logits", shape: [size, config.numLabels], values: logits)]
         case .pretraining:
-            let (quantized, perplexity) = pretrainingHead!(extractFeatures: extractFeatures, rows: rows)
+            let (quantized, perplexity) = pretrainingHead!(extractFeatures: extractFeatures(), rows: rows)
             tensors = [NamedTensor(name: "projected_states", shape: [size, frames, hidden], values: encoded.last),
                        NamedTensor(name: "projected_quantized_states", shape: [size, frames, hidden], values: quantized),
                        NamedTensor(name: "codevector_perplexity", shape: [1], values: [perplexity])]
