@@ -10,6 +10,9 @@ public enum Activation: String, Sendable, CaseIterable {
     /// Config names accepted for `hidden_act` and `feat_extract_activation`.
     public static var names: Set<String> { Set(allCases.map(\.rawValue)) }
 
+    /// Values per unit of work when GELU is split across threads.
+    static let parallelBlock = 4096
+
     /// torch.nn.LeakyReLU's default negative slope.
     static let leakyReluSlope: Float = 0.01
 
@@ -25,7 +28,11 @@ public enum Activation: String, Sendable, CaseIterable {
         let x = UnsafeMutableBufferPointer(start: x, count: count)
         switch self {
         case .gelu:
-            ck_gelu(x.baseAddress!, x.baseAddress!, count)
+            Kernels.forEachRowBlock(count / Self.parallelBlock) { blocks in
+                let start = blocks.lowerBound * Self.parallelBlock
+                let end = blocks.upperBound == count / Self.parallelBlock ? count : blocks.upperBound * Self.parallelBlock
+                ck_gelu(x.baseAddress! + start, x.baseAddress! + start, end - start)
+            }
         case .geluNew, .geluPytorchTanh:
             for i in x.indices { let v = x[i]; x[i] = 0.5 * v * (1 + Foundation.tanh(tanhCoefficient * (v + 0.044715 * v * v * v))) }
         case .geluFast:

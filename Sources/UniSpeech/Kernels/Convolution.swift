@@ -127,7 +127,12 @@ extension Kernels {
             (0..<(kernel * cout)).map { w[($0 % cout) * kernel + $0 / cout] }
         }
         withOptionalPointer(conv.bias) { bias in
-            ck_conv1d_mono(x, outLength, kernel, conv.stride, tapMajor, bias, cout, y)
+            tapMajor.withUnsafeBufferPointer { w in
+                forEachRowBlock(outLength) { frames in
+                    ck_conv1d_mono(x + frames.lowerBound * conv.stride, frames.count, kernel, conv.stride, w.baseAddress!, bias,
+                                   cout, y + frames.lowerBound * cout)
+                }
+            }
         }
     }
 

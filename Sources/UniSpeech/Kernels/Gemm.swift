@@ -1,11 +1,34 @@
 import COpenBLAS
+import Dispatch
+import Synchronization
 
 /// Matrix kernels on row-major f32 data, through OpenBLAS sgemm.
 public enum Kernels {
-    /// Sets the number of threads the BLAS uses.
+    /// Threads for the element-wise kernels split by `forEachRowBlock`.
+    private static let threadCount = Atomic<Int>(1)
+
+    /// Sets the number of threads the BLAS, oneDNN and the element-wise kernels use.
     public static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
         Int8MatmulContext.shared.threads = count
+        threadCount.store(max(1, count), ordering: .relaxed)
+    }
+
+    /// Fewest rows worth handing to another thread.
+    static let minimumRowsPerThread = 64
+
+    /// Calls `body` on disjoint row ranges covering 0..<rows, concurrently on up to the set thread count.
+    /// `body` may write through pointers the caller owns: the ranges never overlap, which is what makes
+    /// handing it to other threads sound.
+    static func forEachRowBlock(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        let blocks = min(threadCount.load(ordering: .relaxed), max(1, rows / minimumRowsPerThread))
+        guard blocks > 1 else { return body(0..<rows) }
+        withoutActuallyEscaping(body) { body in
+            let shared = DisjointWork(body: body)
+            DispatchQueue.concurrentPerform(iterations: blocks) { block in
+                shared.body((rows * block / blocks)..<(rows * (block + 1) / blocks))
+            }
+        }
     }
 
     /// C[M, N] = alpha * A[M, K] * op(B) + beta * C, row-major with leading dimensions; op(B) = B^T when
@@ -67,4 +90,9 @@ public enum Kernels {
         guard let storage else { return body(nil) }
         return storage.withUnsafeBufferPointer { body($0.baseAddress) }
     }
+}
+
+/// A closure run on disjoint row ranges by `Kernels.forEachRowBlock`.
+private struct DisjointWork: @unchecked Sendable {
+    let body: (Range<Int>) -> Void
 }

@@ -50,7 +50,14 @@ extension Kernels {
             }
         }
         let fused = activation == .gelu
-        ck_affine_channels(x, frames, channels, scales, shifts, fused ? 1 : 0)
-        if !fused { activation.apply(x, count: frames * channels) }
+        scales.withUnsafeBufferPointer { scale in
+            shifts.withUnsafeBufferPointer { shift in
+                forEachRowBlock(frames) { block in
+                    let start = x + block.lowerBound * channels
+                    ck_affine_channels(start, block.count, channels, scale.baseAddress!, shift.baseAddress!, fused ? 1 : 0)
+                    if !fused { activation.apply(start, count: block.count * channels) }
+                }
+            }
+        }
     }
 }
