@@ -102,7 +102,7 @@ void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count) {
     f32_to_f16_portable(src, dst, count);
 }
 
-/* ---- u8 quantisation (per row, per tensor) ---- */
+/* ---- per-row u8 quantisation ---- */
 
 static void quantize_row_params(float lo, float hi, int qmax, float *scale, int32_t *zero) {
     if (lo > 0) lo = 0;
@@ -118,96 +118,81 @@ static void quantize_row_params(float lo, float hi, int qmax, float *scale, int3
     *scale = s;
 }
 
-/* lo / hi: min and max of x[0..<count] and 0. */
-static void range_portable(const float *x, size_t count, float *lo, float *hi) {
-    float l = 0, h = 0;
-    for (size_t i = 0; i < count; i++) {
-        l = x[i] < l ? x[i] : l;
-        h = x[i] > h ? x[i] : h;
-    }
-    *lo = l;
-    *hi = h;
-}
-
-/* q[i] = clamp(round(x[i] / scale) + zero, 0, qmax) for i < count. */
-static void quantize_span_portable(const float *x, size_t count, float scale, int32_t zero, int qmax, uint8_t *q) {
-    float inv = 1 / scale;
-    for (size_t i = 0; i < count; i++) {
-        long v = lrintf(x[i] * inv) + zero;
-        q[i] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
+static void quantize_rows_portable(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                                   uint8_t *q, float *scale, int32_t *zero_point) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        float lo = 0, hi = 0;
+        for (size_t c = 0; c < cols; c++) {
+            lo = row[c] < lo ? row[c] : lo;
+            hi = row[c] > hi ? row[c] : hi;
+        }
+        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
+        float inv = 1 / scale[r];
+        uint8_t *out = q + r * cols;
+        for (size_t c = 0; c < cols; c++) {
+            long v = lrintf(row[c] * inv) + zero_point[r];
+            out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
+        }
     }
 }
 
 #if CK_X86
 __attribute__((target("avx2,fma")))
-static void range_avx2(const float *x, size_t count, float *lo, float *hi) {
-    __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        __m256 v = _mm256_loadu_ps(x + i);
-        vlo = _mm256_min_ps(vlo, v);
-        vhi = _mm256_max_ps(vhi, v);
-    }
-    float los[8], his[8];
-    _mm256_storeu_ps(los, vlo);
-    _mm256_storeu_ps(his, vhi);
-    float l = 0, h = 0;
-    for (int k = 0; k < 8; k++) {
-        l = los[k] < l ? los[k] : l;
-        h = his[k] > h ? his[k] : h;
-    }
-    for (; i < count; i++) {
-        l = x[i] < l ? x[i] : l;
-        h = x[i] > h ? x[i] : h;
-    }
-    *lo = l;
-    *hi = h;
-}
-
-__attribute__((target("avx2,fma")))
-static void quantize_span_avx2(const float *x, size_t count, float scale, int32_t zero, int qmax, uint8_t *q) {
-    float inv = 1 / scale;
-    __m256 vinv = _mm256_set1_ps(inv);
-    __m256i vzero = _mm256_set1_epi32(zero);
-    __m256i vmax = _mm256_set1_epi32(qmax), vmin = _mm256_setzero_si256();
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
-        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vzero), vmin), vmax);
-        __m128i packed16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-        __m128i packed8 = _mm_packus_epi16(packed16, packed16);
-        _mm_storel_epi64((__m128i *)(q + i), packed8);
-    }
-    for (; i < count; i++) {
-        long v = lrintf(x[i] * inv) + zero;
-        q[i] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
+static void quantize_rows_avx2(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                               uint8_t *q, float *scale, int32_t *zero_point) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * ld;
+        __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+        size_t c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256 v = _mm256_loadu_ps(row + c);
+            vlo = _mm256_min_ps(vlo, v);
+            vhi = _mm256_max_ps(vhi, v);
+        }
+        float los[8], his[8];
+        _mm256_storeu_ps(los, vlo);
+        _mm256_storeu_ps(his, vhi);
+        float lo = 0, hi = 0;
+        for (int i = 0; i < 8; i++) {
+            lo = los[i] < lo ? los[i] : lo;
+            hi = his[i] > hi ? his[i] : hi;
+        }
+        for (; c < cols; c++) {
+            lo = row[c] < lo ? row[c] : lo;
+            hi = row[c] > hi ? row[c] : hi;
+        }
+        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
+        float inv = 1 / scale[r];
+        __m256 vinv = _mm256_set1_ps(inv);
+        __m256i vzero = _mm256_set1_epi32(zero_point[r]);
+        __m256i vmax = _mm256_set1_epi32(qmax), vmin = _mm256_setzero_si256();
+        uint8_t *out = q + r * cols;
+        c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + c), vinv));
+            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vzero), vmin), vmax);
+            __m128i packed16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            __m128i packed8 = _mm_packus_epi16(packed16, packed16);
+            _mm_storel_epi64((__m128i *)(out + c), packed8);
+        }
+        for (; c < cols; c++) {
+            long v = lrintf(row[c] * inv) + zero_point[r];
+            out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
+        }
     }
 }
 #endif
-
-/* Quantises x[0..<count] with its own range into q; one parameter pair. */
-static void quantize_span(const float *x, size_t count, int qmax, uint8_t *q, float *scale, int32_t *zero_point) {
-    float lo, hi;
-#if CK_X86
-    if (ck_has_avx2_f16c()) {
-        range_avx2(x, count, &lo, &hi);
-        quantize_row_params(lo, hi, qmax, scale, zero_point);
-        quantize_span_avx2(x, count, *scale, *zero_point, qmax, q);
-        return;
-    }
-#endif
-    range_portable(x, count, &lo, &hi);
-    quantize_row_params(lo, hi, qmax, scale, zero_point);
-    quantize_span_portable(x, count, *scale, *zero_point, qmax, q);
-}
 
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
                          uint8_t *q, float *scale, int32_t *zero_point) {
-    for (size_t r = 0; r < rows; r++) quantize_span(x + r * ld, cols, qmax, q + r * cols, &scale[r], &zero_point[r]);
-}
-
-void ck_quantize_tensor_u8(const float *x, size_t count, int qmax, uint8_t *q, float *scale, int32_t *zero_point) {
-    quantize_span(x, count, qmax, q, scale, zero_point);
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        quantize_rows_avx2(x, rows, cols, ld, qmax, q, scale, zero_point);
+        return;
+    }
+#endif
+    quantize_rows_portable(x, rows, cols, ld, qmax, q, scale, zero_point);
 }
 
 /* ---- s32 -> f32 with scales, zero points and bias ---- */

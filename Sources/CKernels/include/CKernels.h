@@ -20,10 +20,6 @@ void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count);
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
                          uint8_t *q, float *scale, int32_t *zero_point);
 
-/* Asymmetric quantisation of all of x [count] with one scale and zero point to q [count] in [0, qmax]:
-   x ~ scale * (q - zero_point); the range always includes 0. */
-void ck_quantize_tensor_u8(const float *x, size_t count, int qmax, uint8_t *q, float *scale, int32_t *zero_point);
-
 /* out[r, n] = row_scale[r] * col_scale[n] * (acc[r, n] - row_zero[r] * col_sum[n]) + bias[n]
    for the s32 products acc [rows, cols] of a quantised matmul; bias may be NULL.
    out has row stride ld_out. */

@@ -147,13 +147,13 @@ extension Kernels {
     }
 }
 
-/// An unpadded, ungrouped 1-D convolution with int8 weights, run as one u8 x s8 matmul over im2col rows.
+/// An unpadded, ungrouped 1-D convolution with int8 weights, run as u8 x s8 matmuls over its input windows.
 public struct QuantizedConvWeights: Sendable {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
     public let stride: Int
-    /// W s8 [outChannels, kernel * inChannels] (taps in im2col row order) with one scale per output channel.
+    /// W s8 [outChannels, kernel * inChannels] (taps in window order) with one scale per output channel.
     let matmul: Int8Matmul
     /// [outChannels], or nil.
     let bias: FloatStorage?
@@ -171,7 +171,7 @@ public struct QuantizedConvWeights: Sendable {
         self.bias = bias
         let reordered = [Int8](unsafeUninitializedCapacity: count) { target, initialized in
             torchWeight.withUnsafeBytes { raw in
-                let source = raw.bindMemory(to: Int8.self)
+                let source = raw.assumingMemoryBound(to: Int8.self)
                 for out in 0..<outChannels {
                     for input in 0..<inChannels {
                         let from = source.baseAddress! + (out * inChannels + input) * kernel
@@ -194,42 +194,30 @@ public struct QuantizedConvWeights: Sendable {
 }
 
 extension Kernels {
-    /// Upper bound on one int8 conv block's im2col rows, in bytes: longer inputs run as several matmuls whose
-    /// codes and s32 products stay in L2 (256 KB ran fastest of 64 KB .. the whole input, base model, 10 s).
+    /// Upper bound on one int8 conv block's window rows, in bytes of u8 codes: longer inputs run as several
+    /// matmuls whose codes and s32 products stay in L2 (256 KB ran fastest of 64 KB .. the whole input,
+    /// base model, 10 s).
     static let int8ConvBlockBytes = 1 << 18
 
-    /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, with x quantised to u8 once for the
-    /// whole tensor (the windows overlap, so per-row scales would not factor out of the sum); returns outLength.
+    /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, into `y`; returns outLength. On
+    /// time-major x the window of output frame t is the contiguous run x[t * stride ..< t * stride + kernel, :],
+    /// so the windows are the rows (row stride stride * inChannels, overlapping when kernel > stride) of an
+    /// int8 matmul that quantises each row on its own: every window gets its own scale and zero point, which
+    /// factor out of its own dot products, and no im2col copy is made.
     static func conv1d(_ x: UnsafePointer<Float>, length: Int, _ conv: QuantizedConvWeights,
-                       into y: UnsafeMutablePointer<Float>, workspace: Workspace) -> Int {
+                       into y: UnsafeMutablePointer<Float>) -> Int {
         let outLength = conv.outputLength(length)
         guard outLength > 0 else { return 0 }
-        let cin = conv.inChannels, cout = conv.outChannels, rowWidth = conv.kernel * cin
-        let context = Int8MatmulContext.shared
-        let codes = workspace.bytes(.convCodes, count: length * cin)                    // [length, cin] u8
-        let quantization = context.quantizeTensor(x, count: length * cin, into: codes)
-        // With kernel == stride the windows tile the input: the codes already are the im2col rows.
-        let tiled = conv.kernel == conv.stride
-        let blockRows = max(1, min(outLength, int8ConvBlockBytes / rowWidth))
-        let columns = tiled ? nil : workspace.bytes(.codeColumns, count: blockRows * rowWidth)  // [blockRows, rowWidth]
+        let cout = conv.outChannels, windowStride = conv.stride * conv.inChannels
+        let blockRows = max(1, min(outLength, int8ConvBlockBytes / conv.matmul.inputs))
         withOptionalPointer(conv.bias) { bias in
             var start = 0
             while start < outLength {
                 let rows = min(blockRows, outLength - start)
-                let block: UnsafePointer<UInt8>
-                if let columns {
-                    // columns[r, tap * cin + c] = codes[(start + r) * stride + tap, c]: one contiguous window per row
-                    for r in 0..<rows {
-                        (columns + r * rowWidth).update(from: codes + (start + r) * conv.stride * cin, count: rowWidth)
-                    }
-                    block = UnsafePointer(columns)
-                } else {
-                    block = UnsafePointer(codes + start * rowWidth)
-                }
                 do {
-                    // y[rows, cout] = block[rows, rowWidth] W[cout, rowWidth]^T + bias
-                    try context.multiply(codes: block, rows: rows, quantization: quantization, matmul: conv.matmul,
-                                         bias: bias, into: y + start * cout, outputStride: cout)
+                    // y[rows, cout] = windows[rows, kernel * cin] W[cout, kernel * cin]^T + bias
+                    try conv.matmul.apply(x + start * windowStride, rows: rows, rowStride: windowStride, bias: bias,
+                                          into: y + start * cout)
                 } catch {
                     preconditionFailure("int8 conv layer: \(error.localizedDescription)")
                 }

@@ -108,74 +108,39 @@ final class Int8MatmulContext: @unchecked Sendable {
         set { lock.withLock { threadCount = max(1, newValue) } }
     }
 
-    /// y [M, N] = x [M, K] W^T with W s8 [N, K] (row stride K), see `Int8Matmul`: each row of x quantised
-    /// with its own scale and zero point.
+    /// y [M, N] = x [M, K] W^T with W s8 [N, K] (row stride K), see `Int8Matmul`.
     func run(_ x: UnsafePointer<Float>, rows: Int, rowStride: Int, matmul: Int8Matmul,
              bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, outputStride: Int) throws {
-        guard rows > 0 else { return }
-        try lock.withLock {
-            let q = quantized.reserve(rows * matmul.inputs), scales = rowScales.reserve(rows), zeros = rowZeros.reserve(rows)
-            ck_quantize_rows_u8(x, rows, matmul.inputs, rowStride, activationMax, q, scales, zeros)  // [M, K] u8
-            try multiplyLocked(q, rows: rows, rowScales: scales, rowZeros: zeros, matmul: matmul, bias: bias,
-                               into: y, outputStride: outputStride)
-        }
-    }
-
-    /// codes [count] u8 of x [count] with one scale and zero point for all of it: x ~ scale * (codes - zeroPoint).
-    func quantizeTensor(_ x: UnsafePointer<Float>, count: Int, into codes: UnsafeMutablePointer<UInt8>) -> TensorQuantization {
-        var scale: Float = 1, zeroPoint: Int32 = 0
-        ck_quantize_tensor_u8(x, count, activationMax, codes, &scale, &zeroPoint)
-        return TensorQuantization(scale: scale, zeroPoint: zeroPoint)
-    }
-
-    /// y [M, N] = x [M, K] W^T for x given as u8 codes [M, K] (row stride K) quantised per tensor by `quantization`.
-    func multiply(codes: UnsafePointer<UInt8>, rows: Int, quantization: TensorQuantization, matmul: Int8Matmul,
-                  bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, outputStride: Int) throws {
-        guard rows > 0 else { return }
-        try lock.withLock {
-            let scales = rowScales.reserve(rows), zeros = rowZeros.reserve(rows)
-            scales.update(repeating: quantization.scale, count: rows)
-            zeros.update(repeating: quantization.zeroPoint, count: rows)
-            try multiplyLocked(codes, rows: rows, rowScales: scales, rowZeros: zeros, matmul: matmul, bias: bias,
-                               into: y, outputStride: outputStride)
-        }
-    }
-
-    /// The oneDNN u8 x s8 -> s32 matmul of codes [M, K] and W, then dequantisation into y [M, N]; the lock is held.
-    private func multiplyLocked(_ codes: UnsafePointer<UInt8>, rows: Int, rowScales: UnsafePointer<Float>,
-                                rowZeros: UnsafePointer<Int32>, matmul: Int8Matmul, bias: UnsafePointer<Float>?,
-                                into y: UnsafeMutablePointer<Float>, outputStride: Int) throws {
         let outputs = matmul.outputs, inputs = matmul.inputs
-        let key = [rows, outputs, inputs]
-        let primitive: QuantizedMatmulPrimitive
-        if let cached = primitives[key] {
-            primitive = cached
-        } else {
-            primitive = try QuantizedMatmulPrimitive(engine: engine, rows: rows, outputs: outputs, inputs: inputs)
-            primitives[key] = primitive
-        }
-        let acc = products.reserve(rows * outputs)
-        try check(dnnl_memory_set_data_handle(primitive.source, UnsafeMutableRawPointer(mutating: codes)), "set source")
-        try check(dnnl_memory_set_data_handle(primitive.weights, UnsafeMutableRawPointer(mutating: matmul.weights)), "set weights")
-        try check(dnnl_memory_set_data_handle(primitive.destination, acc), "set destination")
-        omp_set_num_threads(Int32(threadCount))
-        let arguments = [
-            dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: primitive.source),
-            dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: primitive.weights),
-            dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: primitive.destination),
-        ]
-        try check(dnnl_primitive_execute(primitive.primitive, stream, Int32(arguments.count), arguments), "matmul")
-        try check(dnnl_stream_wait(stream), "stream wait")
-        matmul.withScales { columnScales, columnSums in                                  // [M, N] f32
-            ck_dequantize_s32(acc, rows, outputs, rowScales, rowZeros, columnScales, columnSums, bias, y, outputStride)
+        guard rows > 0 else { return }
+        try lock.withLock {
+            let key = [rows, outputs, inputs]
+            let primitive: QuantizedMatmulPrimitive
+            if let cached = primitives[key] {
+                primitive = cached
+            } else {
+                primitive = try QuantizedMatmulPrimitive(engine: engine, rows: rows, outputs: outputs, inputs: inputs)
+                primitives[key] = primitive
+            }
+            let q = quantized.reserve(rows * inputs), acc = products.reserve(rows * outputs)
+            let scales = rowScales.reserve(rows), zeros = rowZeros.reserve(rows)
+            ck_quantize_rows_u8(x, rows, inputs, rowStride, activationMax, q, scales, zeros)  // [M, K] u8
+            try check(dnnl_memory_set_data_handle(primitive.source, q), "set source")
+            try check(dnnl_memory_set_data_handle(primitive.weights, UnsafeMutableRawPointer(mutating: matmul.weights)), "set weights")
+            try check(dnnl_memory_set_data_handle(primitive.destination, acc), "set destination")
+            omp_set_num_threads(Int32(threadCount))
+            let arguments = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: primitive.source),
+                dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: primitive.weights),
+                dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: primitive.destination),
+            ]
+            try check(dnnl_primitive_execute(primitive.primitive, stream, Int32(arguments.count), arguments), "matmul")
+            try check(dnnl_stream_wait(stream), "stream wait")
+            matmul.withScales { columnScales, columnSums in                                  // [M, N] f32
+                ck_dequantize_s32(acc, rows, outputs, scales, zeros, columnScales, columnSums, bias, y, outputStride)
+            }
         }
     }
-}
-
-/// One scale and zero point for a whole quantised tensor: x ~ scale * (code - zeroPoint).
-struct TensorQuantization {
-    let scale: Float
-    let zeroPoint: Int32
 }
 
 /// A growable 64-byte-aligned buffer, reallocated only when a larger size is asked for.

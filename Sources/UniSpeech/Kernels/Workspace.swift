@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Reusable f32 (and u8 code) scratch buffers for forward passes: each slot grows to the largest size asked of it and is
+/// Reusable f32 scratch buffers for forward passes: each slot grows to the largest size asked of it and is
 /// reused by every later layer and call, so the hot path does not allocate (nor page-fault fresh memory).
 /// One forward pass uses a workspace at a time (`WorkspacePool` hands them out), hence the unchecked Sendable.
 final class Workspace: @unchecked Sendable {
@@ -24,26 +24,16 @@ final class Workspace: @unchecked Sendable {
         case inner
         /// The positional conv's output [T (+1), H] and its im2col block.
         case position, columns
-        /// An int8 conv's u8 input codes [T, C] and their im2col block (byte slots).
-        case convCodes, codeColumns
     }
 
-    private var buffers: [Slot: UnsafeMutableRawBufferPointer] = [:]
+    private var buffers: [Slot: UnsafeMutableBufferPointer<Float>] = [:]
 
     /// Room for `count` floats in `slot` (contents undefined); valid until the next call for the same slot.
     func buffer(_ slot: Slot, count: Int) -> UnsafeMutablePointer<Float> {
-        raw(slot, byteCount: count * MemoryLayout<Float>.stride).bindMemory(to: Float.self, capacity: max(count, 1))
-    }
-
-    /// Room for `count` bytes in `slot` (contents undefined); valid until the next call for the same slot.
-    func bytes(_ slot: Slot, count: Int) -> UnsafeMutablePointer<UInt8> {
-        raw(slot, byteCount: count).bindMemory(to: UInt8.self, capacity: max(count, 1))
-    }
-
-    private func raw(_ slot: Slot, byteCount: Int) -> UnsafeMutableRawPointer {
-        if let existing = buffers[slot], existing.count >= byteCount { return existing.baseAddress! }
+        if let existing = buffers[slot], existing.count >= count { return existing.baseAddress! }
         buffers[slot]?.deallocate()
-        let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        let fresh = UnsafeMutableBufferPointer(start: raw.bindMemory(to: Float.self, capacity: max(count, 1)), count: max(count, 1))
         buffers[slot] = fresh
         return fresh.baseAddress!
     }

@@ -92,7 +92,7 @@ struct FeatureEncoder {
             let y = index == layers.count - 1 ? out : buffers[index % 2]
             switch layer.conv {                                                                   // [length, C]
             case let .float(conv): length = Kernels.conv1d(x, length: length, conv, into: y, workspace: workspace)
-            case let .int8(conv): length = Kernels.conv1d(x, length: length, conv, into: y, workspace: workspace)
+            case let .int8(conv): length = Kernels.conv1d(x, length: length, conv, into: y)
             }
             let count = length * layer.conv.outChannels
             switch layer.norm {
