@@ -195,8 +195,8 @@ public struct QuantizedConvWeights: Sendable {
 
 extension Kernels {
     /// Upper bound on one int8 conv block's window rows, in bytes of u8 codes: longer inputs run as several
-    /// matmuls whose codes and s32 products stay in L2 (256 KB ran fastest of 64 KB .. the whole input,
-    /// base model, 10 s).
+    /// matmuls, so the matmul scratch (codes and s32 products, ~1 MB) does not grow with the input (base
+    /// model, 10 s: 128 KB up to the whole input in one call ran the same within the noise of this machine).
     static let int8ConvBlockBytes = 1 << 18
 
     /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, into `y`; returns outLength. On
