@@ -195,9 +195,10 @@ public struct QuantizedConvWeights: Sendable {
 
 extension Kernels {
     /// Upper bound on one int8 conv block's window rows, in bytes of u8 codes: longer inputs run as several
-    /// matmuls, so the matmul scratch (codes and s32 products, ~1 MB) does not grow with the input (base
-    /// model, 10 s: 128 KB up to the whole input in one call ran the same within the noise of this machine).
-    static let int8ConvBlockBytes = 1 << 18
+    /// matmuls, so the matmul scratch (codes and s32 products, ~10 MB) does not grow with the input. Base model,
+    /// 10 s: at 1 thread 128 KB up to the whole input ran the same; at 2 threads blocks under 1 MB ran 2-3x
+    /// slower (many short OpenMP regions) while 2 MB up to the whole input ran the same.
+    static let int8ConvBlockBytes = 1 << 22
 
     /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, into `y`; returns outLength. On
     /// time-major x the window of output frame t is the contiguous run x[t * stride ..< t * stride + kernel, :],
