@@ -197,20 +197,20 @@ extension Kernels {
     /// Upper bound on one int8 conv block's window rows, in bytes of u8 codes: longer inputs run as several
     /// matmuls, so the matmul scratch (codes and s32 products, ~10 MB) does not grow with the input. Base model,
     /// 10 s: at 1 thread 128 KB up to the whole input ran the same; at 2 threads blocks under 1 MB ran 2-3x
-    /// slower (many short OpenMP regions) while 2 MB up to the whole input ran the same.
+    /// slower while 2 MB up to the whole input ran the same.
     static let int8ConvBlockBytes = 1 << 22
 
     /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, into `y`; returns outLength. On
     /// time-major x the window of output frame t is the contiguous run x[t * stride ..< t * stride + kernel, :],
     /// so the windows are the rows (row stride stride * inChannels, overlapping when kernel > stride) of an
     /// int8 matmul that quantises each row on its own: every window gets its own scale and zero point, which
-    /// factor out of its own dot products, and no im2col copy is made.
+    /// factor out of its own dot products, and no im2col copy is made. Blocks hold up to `blockBytes` of codes.
     static func conv1d(_ x: UnsafePointer<Float>, length: Int, _ conv: QuantizedConvWeights,
-                       into y: UnsafeMutablePointer<Float>) -> Int {
+                       into y: UnsafeMutablePointer<Float>, blockBytes: Int = int8ConvBlockBytes) -> Int {
         let outLength = conv.outputLength(length)
         guard outLength > 0 else { return 0 }
         let cout = conv.outChannels, windowStride = conv.stride * conv.inChannels
-        let blockRows = max(1, min(outLength, int8ConvBlockBytes / conv.matmul.inputs))
+        let blockRows = max(1, min(outLength, blockBytes / conv.matmul.inputs))
         withOptionalPointer(conv.bias) { bias in
             var start = 0
             while start < outLength {
