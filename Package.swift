@@ -21,9 +21,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CKernels"),
+        .target(name: "CFileIO", dependencies: ["CZlib"]),
         .target(
             name: "UniSpeech",
-            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CDNNL", "CKernels", "CCrypto", "CZlib"]
+            dependencies: ["CJSONC", "CZip", "COpenBLAS", "CSndfile", "CSoxr", "CDNNL", "CKernels", "CCrypto", "CZlib", "CFileIO"]
         ),
         .executableTarget(
             name: "unispeech",

@@ -1,10 +1,13 @@
-import CZlib
+import CFileIO
 
-/// CRC-32 (IEEE 802.3, the zip checksum) through zlib.
+/// CRC-32 (IEEE 802.3, the zip / zlib checksum), carry-less-multiply folding where the CPU has it.
 enum CRC32 {
     /// The checksum of `bytes`.
-    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
-        return UInt32(crc32_z(0, base.assumingMemoryBound(to: UInt8.self), bytes.count))
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 { update(0, bytes) }
+
+    /// The checksum of the bytes behind `crc` (0 for none) followed by `bytes`.
+    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        return cf_crc32(crc, base, bytes.count)
     }
 }

@@ -15,6 +15,9 @@ extension CRC32 {
 /// SHA-256 through OpenSSL's libcrypto (which uses the CPU's SHA extensions where present),
 /// streamed over a file so a source checkpoint is hashed without a copy.
 public struct SHA256 {
+    /// Length of `hexDigest`'s result.
+    public static let hexDigestLength = 64
+
     /// Owns one OpenSSL digest context.
     private final class Context: @unchecked Sendable {
         let pointer: OpaquePointer
@@ -58,5 +61,31 @@ public struct SHA256 {
         var length: UInt32 = 0
         EVP_DigestFinal_ex(context.pointer, &digest, &length)
         return Array(digest.prefix(Int(length)))
+    }
+}
+
+/// SHA-256 digests of whole files, hashed on a background thread while the caller does other work
+/// (convert writes its output meanwhile). The files are opened up front, so open errors are thrown by `init`.
+final class BackgroundFileDigests: @unchecked Sendable {
+    /// File sizes in bytes, in the order of the paths.
+    let sizes: [Int]
+    private let group = DispatchGroup()
+    private var digests: [String] = []
+
+    init(paths: [String]) throws {
+        let files = try paths.map { try MappedFile(path: $0) }
+        sizes = files.map(\.count)
+        DispatchQueue.global(qos: .userInitiated).async(group: group) { [self] in
+            digests = files.map { SHA256.hexDigest(of: $0.all) }
+        }
+    }
+
+    /// Stand-ins as long as the digests, for a header written before they are known.
+    var placeholders: [String] { sizes.map { _ in String(repeating: "0", count: SHA256.hexDigestLength) } }
+
+    /// The lower-case hex digests in path order, once hashing has finished.
+    func wait() -> [String] {
+        group.wait()
+        return digests
     }
 }

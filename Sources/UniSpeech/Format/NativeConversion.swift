@@ -33,17 +33,21 @@ public enum NativeConversion {
         let names = (["config.json"] + Inspector.sidecarFiles).filter { FileManager.default.fileExists(atPath: directory + "/" + $0) }
             + checkpoint.weightFiles
         let paths = names.map { directory + "/" + $0 }
-        let source: JSONValue = .object([
-            ("kind", .string("huggingface")),
-            ("directory", .string(URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent)),
-            ("files", .array(try zip(names, paths).map { try describeFile(name: $0, path: $1) })),
-        ])
+        let hashing = try BackgroundFileDigests(paths: paths)
+        func source(digests: [String]) -> JSONValue {
+            .object([
+                ("kind", .string("huggingface")),
+                ("directory", .string(URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent)),
+                ("files", describeFiles(names: names, sizes: hashing.sizes, digests: digests)),
+            ])
+        }
         let contents = ModelContents(
             architecture: architecture(config: checkpoint.config, tensors: checkpoint.weights.tensors),
             config: checkpoint.config.raw, preprocessorConfig: checkpoint.preprocessorConfig,
             vocabulary: checkpoint.vocabulary, tokenizerConfig: checkpoint.tokenizerConfig,
-            specialTokens: checkpoint.specialTokens, source: source, weights: checkpoint.weights, inputFiles: paths)
-        return try write(contents, to: output, format: format)
+            specialTokens: checkpoint.specialTokens, source: source(digests: hashing.placeholders), weights: checkpoint.weights,
+            inputFiles: paths)
+        return try write(contents, to: output, format: format, finalSource: { source(digests: hashing.wait()) })
     }
 
     /// Re-stores the native file `input` with `format` into `output` (i8 inputs are dequantised first).
@@ -51,21 +55,27 @@ public enum NativeConversion {
     public static func quantize(native input: String, to output: String, format: WeightFormat) throws -> ConversionResult {
         let reader = try NativeReader(path: input)
         let header = reader.header
-        let source: JSONValue = .object([
-            ("kind", .string("unispeech")),
-            ("files", .array([try describeFile(name: URL(fileURLWithPath: input).lastPathComponent, path: input)])),
-            ("derived_from", header.source),
-        ])
+        let hashing = try BackgroundFileDigests(paths: [input])
+        func source(digests: [String]) -> JSONValue {
+            .object([
+                ("kind", .string("unispeech")),
+                ("files", describeFiles(names: [URL(fileURLWithPath: input).lastPathComponent], sizes: hashing.sizes, digests: digests)),
+                ("derived_from", header.source),
+            ])
+        }
         let contents = ModelContents(
             architecture: header.architecture, config: header.config, preprocessorConfig: header.preprocessorConfig,
             vocabulary: header.vocabulary, tokenizerConfig: header.tokenizerConfig, specialTokens: header.specialTokens,
-            source: source, weights: DequantizedTensorSource(reader), inputFiles: [input])
-        return try write(contents, to: output, format: format)
+            source: source(digests: hashing.placeholders), weights: DequantizedTensorSource(reader), inputFiles: [input])
+        return try write(contents, to: output, format: format, finalSource: { source(digests: hashing.wait()) })
     }
 
     /// Writes `contents` to `output`, each tensor stored as `QuantizationRule` says for `format`.
+    /// `finalSource`, when given, replaces `contents.source` once the tensor data is written (for digests
+    /// computed meanwhile); it must serialise to the same length.
     @discardableResult
-    public static func write(_ contents: ModelContents, to output: String, format: WeightFormat) throws -> ConversionResult {
+    public static func write(_ contents: ModelContents, to output: String, format: WeightFormat,
+                             finalSource: (() -> JSONValue)? = nil) throws -> ConversionResult {
         let weights = contents.weights
         let sourceName = weights.sourceDescription
         let storages = weights.tensors.map { QuantizationRule.storage(for: $0.name, format: format) }
@@ -76,7 +86,8 @@ public enum NativeConversion {
             architecture: contents.architecture, weightFormat: format, config: contents.config,
             preprocessorConfig: contents.preprocessorConfig, vocabulary: contents.vocabulary,
             tokenizerConfig: contents.tokenizerConfig, specialTokens: contents.specialTokens, source: contents.source)
-        let written = try NativeWriter.write(to: output, inputs: contents.inputFiles, header: header, plan: plan) { index in
+        let written = try NativeWriter.write(to: output, inputs: contents.inputFiles, header: header, plan: plan,
+                                             completeHeader: { if let finalSource { $0.source = finalSource() } }) { index in
             let info = weights.tensors[index]
             Console.progress("[\(index + 1)/\(plan.count)] \(info.name)")
             if storages[index] == .f32 && info.dtype == .f32 { return [try weights.bytes(of: info.name)] }
@@ -121,13 +132,10 @@ public enum NativeConversion {
         config.architectures.first ?? (ModelHead.present(in: tensors.map(\.name)).last ?? .base).architecture
     }
 
-    /// {name, bytes, sha256} of one source file, hashed as a stream.
-    static func describeFile(name: String, path: String) throws -> JSONValue {
-        let file = try MappedFile(path: path)
-        return .object([
-            ("name", .string(name)),
-            ("bytes", .int(Int64(file.count))),
-            ("sha256", .string(SHA256.hexDigest(of: file.all))),
-        ])
+    /// [{name, bytes, sha256}] of the source files.
+    static func describeFiles(names: [String], sizes: [Int], digests: [String]) -> JSONValue {
+        .array(zip(names, zip(sizes, digests)).map { name, file in
+            .object([("name", .string(name)), ("bytes", .int(Int64(file.0))), ("sha256", .string(file.1))])
+        })
     }
 }

@@ -15,10 +15,12 @@ public struct PlannedTensor: Sendable, Equatable {
 /// Writes `.unispeech` files tensor by tensor, holding one group of tensors in memory at a time.
 public enum NativeWriter {
     /// Writes `header` with a tensor table built from `plan`, then the bytes `produce(group)` returns
-    /// for each group of `plan`, in order. The checksums are filled into the header after the data.
-    /// Atomic (temp file, fsync, rename); refuses to write over any of `inputs`. Returns the header written.
+    /// for each group of `plan`, in order. The checksums are filled into the header after the data, and then
+    /// `completeHeader` may change it (keeping its serialised length). Atomic (temp file, fsync, rename);
+    /// refuses to write over any of `inputs`. Returns the header written.
     @discardableResult
     public static func write(to path: String, inputs: [String], header: NativeHeader, plan: [[PlannedTensor]],
+                             completeHeader: (inout NativeHeader) -> Void = { _ in },
                              produce: (Int) throws -> [TensorBytes]) throws -> NativeHeader {
         var header = header
         var offset = 0
@@ -48,13 +50,15 @@ public enum NativeWriter {
                                  "tensor '\(header.tensors[row].info.name)' produced \(buffer.count) bytes, planned \(header.tensors[row].byteCount)")
                     try sink.pad(to: NativeFormat.alignment)
                     precondition(sink.offset - dataStart == header.tensors[row].offset)
-                    try sink.write(buffer)
-                    header.tensors[row].crc32 = CRC32.checksum(buffer)
+                    var crc: UInt32 = 0
+                    try sink.write(buffer) { crc = CRC32.update(crc, $0) }
+                    header.tensors[row].crc32 = crc
                     row += 1
                 }
             }
+            completeHeader(&header)
             let final = Array(header.json.serialized().utf8)
-            precondition(final.count == placeholder.count, "header length changed when checksums were filled in")
+            precondition(final.count == placeholder.count, "header length changed when it was completed")
             try sink.overwrite(prefix(header: final), at: 0)
             try sink.overwrite(final, at: NativeFormat.prefixLength)
         }

@@ -32,11 +32,18 @@ public struct ConvWeights: Sendable {
             torchWeight.withUnsafeBufferPointer { source in
                 scales.withUnsafeBufferPointer { scale in
                     for out in 0..<outChannels {
-                        for input in 0..<perGroup {
-                            let from = source.baseAddress! + (out * perGroup + input) * kernel
-                            let to = target.baseAddress! + out * kernel * perGroup + input
-                            // [out, input, tap] -> [out, tap, input]
-                            for tap in 0..<kernel { to[tap * perGroup] = from[tap] * scale[tap] }
+                        let from = source.baseAddress! + out * perGroup * kernel  // [input, tap]
+                        let to = target.baseAddress! + out * kernel * perGroup  // [tap, input]
+                        // One output channel's block stays in cache; the inner loop runs along the longer side.
+                        if kernel >= perGroup {
+                            for input in 0..<perGroup {
+                                for tap in 0..<kernel { to[tap * perGroup + input] = from[input * kernel + tap] * scale[tap] }
+                            }
+                        } else {
+                            for tap in 0..<kernel {
+                                let factor = scale[tap]
+                                for input in 0..<perGroup { to[tap * perGroup + input] = from[input * kernel + tap] * factor }
+                            }
                         }
                     }
                 }

@@ -138,11 +138,15 @@ public struct TensorBytes: @unchecked Sendable {
         case .f32: return load(as: Float.self)
         case .f64: return load(as: Double.self).map { Float($0) }
         case .f16:
-            let halves = load(as: UInt16.self)
-            if halves.isEmpty { return [] }
-            return [Float](unsafeUninitializedCapacity: halves.count) { out, initialized in
-                ck_f16_to_f32(halves, out.baseAddress!, halves.count)  // F16C when the CPU has it: ~20x Float16 -> Float
-                initialized = halves.count
+            let n = count / MemoryLayout<UInt16>.stride
+            if n == 0 { return [] }
+            guard isAligned(to: MemoryLayout<UInt16>.alignment) else { return TensorBytes(values: load(as: UInt16.self)).floats(as: .f16) }
+            return withUnsafeBytes { raw in
+                [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                    // In place from the (mapped) bytes; F16C when the CPU has it: ~20x Float16 -> Float.
+                    ck_f16_to_f32(raw.baseAddress!.assumingMemoryBound(to: UInt16.self), out.baseAddress!, n)
+                    initialized = n
+                }
             }
         case .bf16: return load(as: UInt16.self).map { Float(bitPattern: UInt32($0) << 16) }
         case .i8: return load(as: Int8.self).map { Float($0) }

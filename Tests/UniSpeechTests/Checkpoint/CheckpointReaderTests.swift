@@ -238,4 +238,16 @@ import Testing
         let long = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         #expect(long.withUnsafeBytes { CRC32.checksum($0) } == 0x91F4_3DEC)
     }
+
+    @Test func foldedPathMatchesZlib() {
+        // zlib.crc32 in Python of bytes(((i * 131) ^ (i >> 7)) & 255 for i in range(4099)): whole, a slice at an
+        // odd offset (unaligned loads, 16-byte blocks plus a tail), and continued from the first 64 bytes.
+        let bytes = (0..<4099).map { UInt8(truncatingIfNeeded: ($0 &* 131) ^ ($0 >> 7)) }
+        bytes.withUnsafeBytes { all in
+            #expect(CRC32.checksum(all) == 0xDC016420)
+            #expect(CRC32.checksum(UnsafeRawBufferPointer(rebasing: all[3..<1003])) == 0xD09818EF)
+            #expect(CRC32.update(CRC32.checksum(UnsafeRawBufferPointer(rebasing: all[..<64])),
+                                 UnsafeRawBufferPointer(rebasing: all[64...])) == 0xDC016420)
+        }
+    }
 }

@@ -21,6 +21,30 @@ import Testing
         #expect(try scratch.entries() == ["out.bin"])
     }
 
+    @Test func chunkedWriteShowsEveryByteOnceInOrder() throws {
+        let scratch = try ScratchDirectory("atomic")
+        defer { scratch.remove() }
+        let path = scratch.file("out.bin")
+        // Past one chunk and the writeback interval, with a ragged end.
+        let count = FileSink.writebackBytes + FileSink.chunkBytes / 2 + 3
+        let bytes = TensorBytes(values: (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 12) })
+        var seen: [UInt8] = []
+        var crc: UInt32 = 0
+        try AtomicFile.write(to: path) { sink in
+            try sink.write([5])
+            try sink.write(bytes) { chunk in
+                #expect(chunk.count <= FileSink.chunkBytes)
+                seen += chunk
+                crc = CRC32.update(crc, chunk)
+            }
+            #expect(sink.offset == count + 1)
+        }
+        #expect(seen == bytes.array)
+        #expect(crc == CRC32.checksum(bytes))
+        let written = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(written == [5] + bytes.array)
+    }
+
     @Test func errorInTheMiddleLeavesNoOutput() throws {
         let scratch = try ScratchDirectory("atomic")
         defer { scratch.remove() }
