@@ -83,6 +83,63 @@ private struct TestRandom {
         }
     }
 
+    /// (length, inChannels, outChannels, kernel, stride, bias): the feature encoder's two conv shapes, scaled
+    /// down; the long input runs as several blocks (a 64 KB block here) and a short last block.
+    static let convShapes = [(41, 24, 16, 3, 2, true), (40, 32, 8, 2, 2, false), (3001, 64, 8, 3, 2, true)]
+
+    @Test(arguments: convShapes)
+    func int8ConvMatchesFloatConv(shape: (length: Int, inChannels: Int, outChannels: Int, kernel: Int, stride: Int, bias: Bool)) throws {
+        let (length, cin, cout, kernel, stride, hasBias) = shape
+        var random = TestRandom(state: 0x2545_F491_4F6C_DD1D &+ UInt64(length * 100 + cin))
+        let original = (0..<(cout * cin * kernel)).map { _ in random.next() }  // torch layout [cout, cin, kernel]
+        let (quantized, scales) = TensorQuantizer.quantizeInt8(original, rows: cout, columns: cin * kernel)
+        let dequantized = TensorQuantizer.dequantizeInt8(quantized, scales: scales, columns: cin * kernel)
+        let bias = hasBias ? FloatStorage((0..<cout).map { _ in random.next() }) : nil
+        let int8 = QuantizedConvWeights(torchWeight: TensorBytes(values: quantized), scales: scales, bias: bias,
+                                        inChannels: cin, outChannels: cout, kernel: kernel, stride: stride)
+        let sameWeights = ConvWeights(torchWeight: FloatStorage(dequantized), bias: bias, inChannels: cin,
+                                      outChannels: cout, kernel: kernel, stride: stride)
+        let originalWeights = ConvWeights(torchWeight: FloatStorage(original), bias: bias, inChannels: cin,
+                                          outChannels: cout, kernel: kernel, stride: stride)
+        // x [length, cin] like a GELU output: mostly small, a positive tail, and a quiet stretch in the middle
+        // (per-window scales keep its resolution).
+        let x = (0..<(length * cin)).map { index -> Float in
+            let value = 2 * random.next() + (index % 7 == 0 ? 3 : 0)
+            return (index / cin) % 10 < 3 ? value / 100 : value
+        }
+        let outLength = int8.outputLength(length)
+        #expect(outLength == originalWeights.outputLength(length))
+        func convolve(_ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Workspace) -> Int) -> [Float] {
+            var y = [Float](repeating: .nan, count: outLength * cout)
+            let frames = x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { body(xp.baseAddress!, $0.baseAddress!, Workspace()) }
+            }
+            #expect(frames == outLength)
+            return y
+        }
+        let y = convolve { input, output, _ in Kernels.conv1d(input, length: length, int8, into: output, blockBytes: 1 << 16) }  // [outLength, cout]
+        let reference = convolve { Kernels.conv1d($0, length: length, sameWeights, into: $1, workspace: $2) }
+        let float = convolve { Kernels.conv1d($0, length: length, originalWeights, into: $1, workspace: $2) }
+
+        let qmax = Double(Int8MatmulContext.shared.activationMax)
+        let weightMass = (0..<cout).map { o in dequantized[(o * cin * kernel)..<((o + 1) * cin * kernel)].reduce(0.0) { $0 + Double(abs($1)) } }
+        var errorSquares = 0.0, valueSquares = 0.0
+        for t in 0..<outLength {
+            let window = x[(t * stride * cin)..<(t * stride * cin + kernel * cin)].map(Double.init)
+            let step = (max(window.max()!, 0) - min(window.min()!, 0)) / qmax
+            for o in 0..<cout {
+                let index = t * cout + o
+                // Same int8 weights in f32: only the activation rounding differs, each window value moves by at
+                // most step / 2 of its own window's range, so the output by step / 2 * sum |w|; 1e-4 for f32.
+                #expect(abs(Double(y[index]) - Double(reference[index])) <= step / 2 * weightMass[o] + 1e-4, "frame \(t) channel \(o)")
+                errorSquares += pow(Double(y[index]) - Double(float[index]), 2)
+                valueSquares += pow(Double(float[index]), 2)
+            }
+        }
+        // Against the f32 conv with the unquantised weights (int8 weights and activations): relative L2 error < 2%.
+        #expect((errorSquares / valueSquares).squareRoot() < 0.02)
+    }
+
     @Test func halfToFloatMatchesEveryBitPattern() {
         let patterns = (0...UInt16.max).map { $0 }
         var converted = [Float](repeating: 0, count: patterns.count)

@@ -101,7 +101,7 @@ enum FormatFixtures {
         #expect(result.reports.allSatisfy { $0.relativeError < 0x1p-11 })
     }
 
-    @Test func int8StoresLinearLayersWithPerChannelScales() throws {
+    @Test func int8StoresLinearLayersAndConvsWithPerChannelScales() throws {
         let scratch = try ScratchDirectory("format")
         let output = scratch.file("pre-int8.unispeech")
         let result = try NativeConversion.convert(hfDirectory: FormatFixtures.pretraining, to: output, format: .int8)
@@ -109,7 +109,8 @@ enum FormatFixtures {
         let reader = try NativeReader(path: output)
         try reader.checkChecksums()
         let quantized = reader.header.tensors.filter { $0.info.dtype == .i8 }.map(\.info.name).sorted()
-        let expectedNames = (["feature_projection.projection.weight", "project_hid.weight", "project_q.weight"]
+        let expectedNames = (["feature_projection.projection.weight", "project_hid.weight", "project_q.weight",
+                              "feature_extractor.conv_layers.1.conv.weight"]
             + (0..<2).flatMap { layer in
                 ["attention.q_proj", "attention.k_proj", "attention.v_proj", "attention.out_proj",
                  "feed_forward.intermediate_dense", "feed_forward.output_dense"].map { "encoder.layers.\(layer).\($0).weight" }
@@ -117,7 +118,8 @@ enum FormatFixtures {
         #expect(quantized == expectedNames)
         #expect(reader.info("quantizer.weight_proj.weight")?.dtype == .f32, "small head stays f32")
         #expect(reader.info("ctc_proj.weight")?.dtype == .f32, "small head stays f32")
-        #expect(reader.info("feature_extractor.conv_layers.1.conv.weight")?.dtype == .f16)
+        #expect(reader.info("feature_extractor.conv_layers.0.conv.weight")?.dtype == .f16, "one-channel first conv stays f16")
+        #expect(reader.info("encoder.pos_conv_embed.conv.weight_v")?.dtype == .f16, "positional conv stays f16")
 
         let dequantized = DequantizedTensorSource(reader)
         #expect(dequantized.tensors.map(\.name) == source.tensors.map(\.name), "scale tensors hidden, order kept")
@@ -127,7 +129,7 @@ enum FormatFixtures {
             let scales = try reader.floats(name + NativeFormat.scaleSuffix)
             let restored = try dequantized.floats(name)
             #expect(scales.count == info.shape[0])
-            let columns = info.shape[1]
+            let columns = info.shape.dropFirst().reduce(1, *)  // a conv's [out, in, kernel]: one scale per out
             for (index, (a, b)) in zip(original, restored).enumerated() {
                 // Symmetric rounding: |w - q * s| <= s / 2 for the row's scale s (plus f32 rounding).
                 let scale = scales[index / columns]
@@ -155,7 +157,7 @@ enum FormatFixtures {
         #expect(a.header.source["kind"]?.stringValue == "unispeech")
         #expect(a.header.source["derived_from"]?["kind"]?.stringValue == "huggingface")
         #expect(a.header.vocabulary == b.header.vocabulary)
-        #expect(quantized.reports.count == 16, "int8: 12 encoder linears + feature projection; f16: 2 convs + pos conv")
+        #expect(quantized.reports.count == 16, "int8: 12 encoder linears + feature projection + conv 1; f16: conv 0 + pos conv")
 
         // Tiny fixtures: the header (config, vocabulary, table) and the f32 norms and biases weigh a lot,
         // so the int8 file is checked against a loose 55% bound here; the 30% goal is checked on a
@@ -413,7 +415,7 @@ struct InMemoryTensors: TensorSource {
         let extras = JSONValue.object(report.model.extras)
         #expect(extras["weight_format"]?.stringValue == "int8")
         #expect(extras["format_version"]?.intValue == Int(NativeFormat.version))
-        #expect(extras["int8_scales"]?["weights"]?.intValue == 13)
+        #expect(extras["int8_scales"]?["weights"]?.intValue == 14, "12 encoder linears, feature projection, conv 1")
         #expect(report.bytesByDType.map(\.dtype).sorted { $0.rawValue < $1.rawValue } == [.f16, .f32, .i8])
 
         var bytes = [UInt8](FileManager.default.contents(atPath: path)!)

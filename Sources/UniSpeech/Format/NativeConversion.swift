@@ -113,7 +113,7 @@ public enum NativeConversion {
             let storage = QuantizationRule.storage(for: info.name, format: format)
             var group = [PlannedTensor(info: TensorInfo(name: info.name, dtype: storage.dtype, shape: info.shape))]
             if storage == .int8PerOutputChannel {
-                guard info.shape.count == 2 else { throw QuantizeError.notAMatrix(source: source, name: info.name, shape: info.shape) }
+                _ = try TensorQuantizer.outputChannels(info, source: source)
                 let scaleName = info.name + NativeFormat.scaleSuffix
                 group[0].scaleTensor = scaleName
                 group.append(PlannedTensor(info: TensorInfo(name: scaleName, dtype: .f32, shape: [info.shape[0]])))

@@ -158,3 +158,85 @@ extension Kernels {
         }
     }
 }
+
+/// An unpadded, ungrouped 1-D convolution with int8 weights, run as u8 x s8 matmuls over its input windows.
+public struct QuantizedConvWeights: Sendable {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    /// W s8 [outChannels, kernel * inChannels] (taps in window order) with one scale per output channel.
+    let matmul: Int8Matmul
+    /// [outChannels], or nil.
+    let bias: FloatStorage?
+
+    /// Builds from torch's Conv1d layout `torchWeight` s8 [outChannels, inChannels, kernel] with one scale per
+    /// output channel (`w[o, i, k] = q[o, i, k] * scales[o]`), reordered once to [outChannels, kernel, inChannels].
+    public init(torchWeight: TensorBytes, scales: [Float], bias: FloatStorage?, inChannels: Int, outChannels: Int,
+                kernel: Int, stride: Int) {
+        let count = outChannels * inChannels * kernel
+        precondition(torchWeight.count == count && scales.count == outChannels, "int8 conv weight has the wrong size")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.bias = bias
+        let reordered = [Int8](unsafeUninitializedCapacity: count) { target, initialized in
+            torchWeight.withUnsafeBytes { raw in
+                let source = raw.assumingMemoryBound(to: Int8.self)
+                for out in 0..<outChannels {
+                    for input in 0..<inChannels {
+                        let from = source.baseAddress! + (out * inChannels + input) * kernel
+                        let to = target.baseAddress! + out * kernel * inChannels + input
+                        // [out, input, tap] -> [out, tap, input]
+                        for tap in 0..<kernel { to[tap * inChannels] = from[tap] }
+                    }
+                }
+            }
+            initialized = count
+        }
+        matmul = Int8Matmul(weights: TensorBytes(values: reordered), scales: scales, outputs: outChannels,
+                            inputs: kernel * inChannels)
+    }
+
+    /// Output frames for `length` input frames.
+    public func outputLength(_ length: Int) -> Int {
+        length >= kernel ? (length - kernel) / stride + 1 : 0
+    }
+}
+
+extension Kernels {
+    /// Upper bound on one int8 conv block's window rows, in bytes of u8 codes: longer inputs run as several
+    /// matmuls, so the matmul scratch (codes and s32 products, ~10 MB) does not grow with the input. Base model,
+    /// 10 s: at 1 thread 128 KB up to the whole input ran the same; at 2 threads blocks under 1 MB ran 2-3x
+    /// slower while 2 MB up to the whole input ran the same.
+    static let int8ConvBlockBytes = 1 << 22
+
+    /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, into `y`; returns outLength. On
+    /// time-major x the window of output frame t is the contiguous run x[t * stride ..< t * stride + kernel, :],
+    /// so the windows are the rows (row stride stride * inChannels, overlapping when kernel > stride) of an
+    /// int8 matmul that quantises each row on its own: every window gets its own scale and zero point, which
+    /// factor out of its own dot products, and no im2col copy is made. Blocks hold up to `blockBytes` of codes.
+    static func conv1d(_ x: UnsafePointer<Float>, length: Int, _ conv: QuantizedConvWeights,
+                       into y: UnsafeMutablePointer<Float>, blockBytes: Int = int8ConvBlockBytes) -> Int {
+        let outLength = conv.outputLength(length)
+        guard outLength > 0 else { return 0 }
+        let cout = conv.outChannels, windowStride = conv.stride * conv.inChannels
+        let blockRows = max(1, min(outLength, blockBytes / conv.matmul.inputs))
+        withOptionalPointer(conv.bias) { bias in
+            var start = 0
+            while start < outLength {
+                let rows = min(blockRows, outLength - start)
+                do {
+                    // y[rows, cout] = windows[rows, kernel * cin] W[cout, kernel * cin]^T + bias
+                    try conv.matmul.apply(x + start * windowStride, rows: rows, rowStride: windowStride, bias: bias,
+                                          into: y + start * cout)
+                } catch {
+                    preconditionFailure("int8 conv layer: \(error.localizedDescription)")
+                }
+                start += rows
+            }
+        }
+        return outLength
+    }
+}

@@ -8,8 +8,28 @@ struct FeatureEncoder {
         case channels(NormWeights)
     }
 
+    /// A conv layer's weights: f32 (sgemm), or int8 when the file stores the weight as i8 + scale.
+    enum Conv {
+        case float(ConvWeights)
+        case int8(QuantizedConvWeights)
+
+        var outChannels: Int {
+            switch self {
+            case let .float(conv): return conv.outChannels
+            case let .int8(conv): return conv.outChannels
+            }
+        }
+
+        func outputLength(_ length: Int) -> Int {
+            switch self {
+            case let .float(conv): return conv.outputLength(length)
+            case let .int8(conv): return conv.outputLength(length)
+            }
+        }
+    }
+
     struct Layer {
-        let conv: ConvWeights
+        let conv: Conv
         let norm: Norm
     }
 
@@ -24,11 +44,17 @@ struct FeatureEncoder {
         var inChannels = 1
         for (index, outChannels) in config.convDim.enumerated() {
             let prefix = "feature_extractor.conv_layers.\(index)"
-            let kernel = config.convKernel[index]
-            let conv = ConvWeights(
-                torchWeight: try weights.floats(prefix + ".conv.weight", shape: [outChannels, inChannels, kernel]),
-                bias: config.convBias ? try weights.floats(prefix + ".conv.bias", shape: [outChannels]) : nil,
-                inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: config.convStride[index])
+            let kernel = config.convKernel[index], stride = config.convStride[index]
+            let weightName = prefix + ".conv.weight", shape = [outChannels, inChannels, kernel]
+            let bias = config.convBias ? try weights.floats(prefix + ".conv.bias", shape: [outChannels]) : nil
+            let conv: Conv
+            if let quantized = try weights.quantized(weightName, shape: shape) {
+                conv = .int8(QuantizedConvWeights(torchWeight: quantized.values, scales: quantized.scales, bias: bias,
+                                                  inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride))
+            } else {
+                conv = .float(ConvWeights(torchWeight: try weights.floats(weightName, shape: shape), bias: bias,
+                                          inChannels: inChannels, outChannels: outChannels, kernel: kernel, stride: stride))
+            }
             let norm: Norm
             switch (config.featExtractNorm, index) {
             case ("layer", _):
@@ -64,7 +90,10 @@ struct FeatureEncoder {
         length = samples
         for (index, layer) in layers.enumerated() {
             let y = index == layers.count - 1 ? out : buffers[index % 2]
-            length = Kernels.conv1d(x, length: length, layer.conv, into: y, workspace: workspace)  // [length, C]
+            switch layer.conv {                                                                   // [length, C]
+            case let .float(conv): length = Kernels.conv1d(x, length: length, conv, into: y, workspace: workspace)
+            case let .int8(conv): length = Kernels.conv1d(x, length: length, conv, into: y)
+            }
             let count = length * layer.conv.outChannels
             switch layer.norm {
             case .none:

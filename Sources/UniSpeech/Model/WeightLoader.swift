@@ -65,7 +65,7 @@ final class WeightLoader {
             return FloatStorage(bytes.floats(as: info.dtype))
         default:
             throw ModelError.unsupportedDType(source: source.sourceDescription, name: name, dtype: info.dtype,
-                                              reason: "expected f32, f16 or bf16 (i8 only for linear weights with a '\(Self.scaleSuffix)' tensor)")
+                                              reason: "expected f32, f16 or bf16 (i8 only for linear and conv weights with a '\(Self.scaleSuffix)' tensor)")
         }
     }
 
@@ -82,6 +82,15 @@ final class WeightLoader {
         }
         let biasValues = bias ? try floats(prefix + ".bias", shape: [out]) : nil
         return LinearWeights(stored, bias: biasValues, outFeatures: out, inFeatures: inFeatures)
+    }
+
+    /// The s8 values and per-output-channel scales (`name.scale` [shape[0]]) of `name` when it is stored i8,
+    /// else nil (read it with `floats`).
+    func quantized(_ name: String, shape: [Int]) throws -> (values: TensorBytes, scales: [Float])? {
+        guard infos[name]?.dtype == .i8 else { return nil }
+        _ = try info(name, shape: shape)
+        let scales = try floats(name + Self.scaleSuffix, shape: [shape[0]])
+        return (try source.bytes(of: name), scales.array)
     }
 
     /// `prefix.weight` and `prefix.bias`, both [size].

@@ -5,15 +5,15 @@ import Foundation
 public enum QuantizeError: LocalizedError, Equatable {
     case nonFinite(source: String, name: String)
     case outOfF16Range(source: String, name: String, maxAbs: Float)
-    case notAMatrix(source: String, name: String, shape: [Int])
+    case noOutputChannels(source: String, name: String, shape: [Int])
 
     public var errorDescription: String? {
         switch self {
         case let .nonFinite(source, name): return "\(source): tensor '\(name)' holds NaN or infinite values"
         case let .outOfF16Range(source, name, maxAbs):
             return "\(source): tensor '\(name)' has values up to \(maxAbs), beyond the f16 range (65504); store it as f32"
-        case let .notAMatrix(source, name, shape):
-            return "\(source): tensor '\(name)' has shape \(shape); int8 per-output-channel needs a 2-D [out, in] weight"
+        case let .noOutputChannels(source, name, shape):
+            return "\(source): tensor '\(name)' has shape \(shape); int8 per-output-channel needs an [out, in] or [out, in, kernel] weight"
         }
     }
 }
@@ -47,12 +47,21 @@ public enum TensorQuantizer {
             let report = measure(values, TensorBytes(values: halves).floats(as: .f16), info: info, storage: storage)
             return ([TensorBytes(values: halves)], report)
         case .int8PerOutputChannel:
-            guard info.shape.count == 2 else { throw QuantizeError.notAMatrix(source: source, name: info.name, shape: info.shape) }
-            let (quantized, scales) = quantizeInt8(values, rows: info.shape[0], columns: info.shape[1])
-            let decoded = dequantizeInt8(quantized, scales: scales, columns: info.shape[1])
+            let (rows, columns) = try outputChannels(info, source: source)
+            let (quantized, scales) = quantizeInt8(values, rows: rows, columns: columns)
+            let decoded = dequantizeInt8(quantized, scales: scales, columns: columns)
             let report = measure(values, decoded, info: info, storage: storage)
             return ([TensorBytes(values: quantized), TensorBytes(values: scales)], report)
         }
+    }
+
+    /// (output channels, values per channel) of a weight stored int8 per output channel: [out, in] or
+    /// [out, in, kernel], one scale per `out` over the rest.
+    public static func outputChannels(_ info: TensorInfo, source: String) throws -> (rows: Int, columns: Int) {
+        guard info.shape.count == 2 || info.shape.count == 3 else {
+            throw QuantizeError.noOutputChannels(source: source, name: info.name, shape: info.shape)
+        }
+        return (info.shape[0], info.shape.dropFirst().reduce(1, *))
     }
 
     /// IEEE half bits of `values`, rounded to nearest even (F16C when the CPU has it: Swift's Float16(Float)
