@@ -2,9 +2,6 @@
 
   torch_bench.py make --size base|large --out DIR     random-weight full-size UniSpeechForCTC checkpoint
   torch_bench.py audio --seconds S --out FILE.npy     the deterministic benchmark signal (16 kHz f32)
-  torch_bench.py quantize --model DIR --dtype f16|int8 --out DIR
-        a HF directory with the weights `unispeech convert --dtype` would quantise stored as f16, or as i8 +
-        `<name>.scale` (per output channel); for timing the model before `convert` exists
   torch_bench.py time --model DIR --audio FILE.npy --mode fp32|int8 --threads N --repeats R
         prints one JSON line: load seconds, forward seconds (each repeat), peak RSS, CTC argmax
   torch_bench.py flops --model DIR --seconds S        forward FLOPs (multiply-add = 2) by part
@@ -14,7 +11,6 @@ Each `time` call is its own process so that its peak RSS is its own.
 
 import argparse
 import json
-import re
 import resource
 import sys
 import time
@@ -68,36 +64,6 @@ def audio(args):
     import numpy as np
 
     np.save(args.out, signal(args.seconds))
-
-
-# HF names of the weights `convert` quantises (Quantize/QuantizationRule.swift): linear layers -> int8, convs -> f16.
-LINEAR = re.compile(r"(encoder\.layers\.\d+\.(attention\.(q|k|v|out)_proj|feed_forward\.(intermediate|output)_dense)"
-                    r"|feature_projection\.projection)\.weight$")
-CONV = re.compile(r"(feature_extractor\.conv_layers\.\d+\.conv\.weight|pos_conv_embed\.conv\.(weight_v|parametrizations\.weight\.original1))$")
-
-
-def quantize(args):
-    import os
-    import shutil
-    import numpy as np
-    from safetensors.numpy import load_file, save_file
-
-    tensors = load_file(os.path.join(args.model, "model.safetensors"))
-    out = {}
-    for name, value in tensors.items():
-        if LINEAR.search(name) and args.dtype == "int8":
-            scale = np.maximum(np.abs(value).max(axis=1), 1e-12) / 127
-            out[name] = np.clip(np.rint(value / scale[:, None]), -127, 127).astype(np.int8)
-            out[name + ".scale"] = scale.astype(np.float32)
-        elif LINEAR.search(name) or CONV.search(name):
-            out[name] = value.astype(np.float16)
-        else:
-            out[name] = value
-    os.makedirs(args.out, exist_ok=True)
-    for file in os.listdir(args.model):
-        if file.endswith(".json"):
-            shutil.copy(os.path.join(args.model, file), args.out)
-    save_file(out, os.path.join(args.out, "model.safetensors"), metadata={"format": "pt"})
 
 
 def peak_rss_mb():
@@ -163,10 +129,6 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("audio")
     p.add_argument("--seconds", type=float, required=True)
-    p.add_argument("--out", required=True)
-    p = sub.add_parser("quantize")
-    p.add_argument("--model", required=True)
-    p.add_argument("--dtype", choices=["f16", "int8"], required=True)
     p.add_argument("--out", required=True)
     p = sub.add_parser("time")
     p.add_argument("--model", required=True)
