@@ -56,6 +56,8 @@ public struct FloatStorage: @unchecked Sendable {
 public enum StoredMatrix: Sendable {
     /// f32 values (mapped or converted), row-major [out, in].
     case float(FloatStorage)
+    /// IEEE half values row-major [out, in], 2-byte aligned, widened to f32 one layer at a time when used.
+    case half(TensorBytes)
     /// int8 values row-major [out, in] with one f32 scale per output row: W[o, i] = q[o, i] * scale[o].
     case int8(values: TensorBytes, scales: [Float])
 }
@@ -66,6 +68,8 @@ public struct LinearWeights: Sendable {
     enum Matrix: Sendable {
         /// sgemm on row-major [out, in] f32 values.
         case float(FloatStorage)
+        /// sgemm after widening the row-major [out, in] half values into scratch.
+        case half(TensorBytes)
         /// oneDNN u8 x s8 on the int8 values, used in place.
         case int8(Int8Matmul)
     }
@@ -84,6 +88,9 @@ public struct LinearWeights: Sendable {
         switch stored {
         case let .float(storage):
             matrix = .float(storage)
+        case let .half(values):
+            precondition(values.count == outFeatures * inFeatures * 2, "f16 weight shape mismatch")
+            matrix = .half(values)
         case let .int8(values, scales):
             matrix = .int8(Int8Matmul(weights: values, scales: scales, outputs: outFeatures, inputs: inFeatures))
         }

@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Dispatch
 import Synchronization
@@ -44,10 +45,11 @@ public enum Kernels {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// y[rows, out] = x[rows, in] W^T + b, into `y` (which must not overlap x).
-    static func linear(_ x: UnsafePointer<Float>, rows: Int, _ layer: LinearWeights, into y: UnsafeMutablePointer<Float>) {
+    /// y[rows, out] = x[rows, in] W^T + b, into `y` (which must not overlap x). f16 weights are widened into
+    /// the workspace's weight slot (or a temporary buffer without a workspace) just before their sgemm.
+    static func linear(_ x: UnsafePointer<Float>, rows: Int, _ layer: LinearWeights, into y: UnsafeMutablePointer<Float>,
+                       workspace: Workspace? = nil) {
         guard rows > 0 else { return }
-        let out = layer.outFeatures
         switch layer.matrix {
         case let .int8(matmul):
             withOptionalPointer(layer.bias) { bias in
@@ -58,16 +60,38 @@ public enum Kernels {
                 }
             }
         case let .float(weight):
-            withOptionalPointer(layer.bias) { bias in
-                if let bias {
-                    for row in 0..<rows { (y + row * out).update(from: bias, count: out) }
+            weight.withUnsafeBufferPointer { floatLinear(x, rows: rows, layer, weight: $0.baseAddress!, into: y) }
+        case let .half(values):
+            let count = layer.outFeatures * layer.inFeatures
+            let widen = { (weight: UnsafeMutablePointer<Float>) in
+                values.withUnsafeBytes { raw in
+                    let halves = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
+                    forEachRowBlock(layer.outFeatures) { block in
+                        let start = block.lowerBound * layer.inFeatures
+                        ck_f16_to_f32(halves + start, weight + start, block.count * layer.inFeatures)
+                    }
                 }
-                weight.withUnsafeBufferPointer { wp in
-                    gemm(m: rows, n: out, k: layer.inFeatures, a: x, lda: layer.inFeatures,
-                         b: wp.baseAddress!, ldb: layer.inFeatures, transposeB: true,
-                         beta: bias == nil ? 0 : 1, c: y, ldc: out)
-                }
+                floatLinear(x, rows: rows, layer, weight: weight, into: y)
             }
+            if let workspace {
+                widen(workspace.buffer(.weights, count: count))
+            } else {
+                var scratch = [Float](repeating: 0, count: count)
+                scratch.withUnsafeMutableBufferPointer { widen($0.baseAddress!) }
+            }
+        }
+    }
+
+    /// The sgemm of `linear` on f32 weights W [out, in].
+    private static func floatLinear(_ x: UnsafePointer<Float>, rows: Int, _ layer: LinearWeights, weight: UnsafePointer<Float>,
+                                    into y: UnsafeMutablePointer<Float>) {
+        let out = layer.outFeatures
+        withOptionalPointer(layer.bias) { bias in
+            if let bias {
+                for row in 0..<rows { (y + row * out).update(from: bias, count: out) }
+            }
+            gemm(m: rows, n: out, k: layer.inFeatures, a: x, lda: layer.inFeatures, b: weight, ldb: layer.inFeatures,
+                 transposeB: true, beta: bias == nil ? 0 : 1, c: y, ldc: out)
         }
     }
 

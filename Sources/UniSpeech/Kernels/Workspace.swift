@@ -24,6 +24,8 @@ final class Workspace: @unchecked Sendable {
         case inner
         /// The positional conv's output [T (+1), H] and its im2col block.
         case position, columns
+        /// One f16 linear layer's weights widened to f32 [out, in].
+        case weights
     }
 
     private var buffers: [Slot: UnsafeMutableBufferPointer<Float>] = [:]

@@ -21,12 +21,12 @@ struct SelfAttention {
         let rows = batch * frames, width = query.outFeatures
         let q = workspace.buffer(.query, count: rows * width), k = workspace.buffer(.key, count: rows * width)
         let v = workspace.buffer(.value, count: rows * width), context = workspace.buffer(.context, count: rows * width)
-        Kernels.linear(x, rows: rows, query, into: q)  // [B * T, H]
-        Kernels.linear(x, rows: rows, key, into: k)
-        Kernels.linear(x, rows: rows, value, into: v)
+        Kernels.linear(x, rows: rows, query, into: q, workspace: workspace)  // [B * T, H]
+        Kernels.linear(x, rows: rows, key, into: k, workspace: workspace)
+        Kernels.linear(x, rows: rows, value, into: v, workspace: workspace)
         Kernels.attention(q: q, k: k, v: v, batch: batch, frames: frames, width: width, heads: heads,
                           keyLengths: keyLengths, into: context, workspace: workspace)  // [B * T, H]
-        Kernels.linear(context, rows: rows, output, into: out)  // [B * T, H]
+        Kernels.linear(context, rows: rows, output, into: out, workspace: workspace)  // [B * T, H]
     }
 }
 
@@ -45,9 +45,9 @@ struct FeedForward {
     /// out[rows, H] of x[rows, H] into `out`.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let inner = workspace.buffer(.inner, count: rows * intermediate.outFeatures)
-        Kernels.linear(x, rows: rows, intermediate, into: inner)  // [rows, I]
+        Kernels.linear(x, rows: rows, intermediate, into: inner, workspace: workspace)  // [rows, I]
         activation.apply(inner, count: rows * intermediate.outFeatures)
-        Kernels.linear(inner, rows: rows, output, into: out)  // [rows, H]
+        Kernels.linear(inner, rows: rows, output, into: out, workspace: workspace)  // [rows, H]
     }
 }
 

@@ -123,8 +123,8 @@ struct FeatureProjection {
 
     /// hidden[rows, H] of features[rows, C] into `hidden`, the layer-normed features into `normed`.
     func callAsFunction(_ features: UnsafePointer<Float>, rows: Int, into hidden: UnsafeMutablePointer<Float>,
-                        normed: UnsafeMutablePointer<Float>) {
+                        normed: UnsafeMutablePointer<Float>, workspace: Workspace) {
         Kernels.layerNorm(features, rows: rows, norm, into: normed)  // [rows, C]
-        Kernels.linear(normed, rows: rows, projection, into: hidden)  // [rows, H]
+        Kernels.linear(normed, rows: rows, projection, into: hidden, workspace: workspace)  // [rows, H]
     }
 }

@@ -150,7 +150,7 @@ public final class UniSpeechModel: Sendable {
         }
         let normedFeatures = workspace.buffer(.normedFeatures, count: rows * channels)  // [B * T, C]
         let projected = workspace.buffer(.projected, count: rows * hidden)  // [B * T, H]
-        featureProjection(features, rows: rows, into: projected, normed: normedFeatures)
+        featureProjection(features, rows: rows, into: projected, normed: normedFeatures, workspace: workspace)
         let extractFeatures = { Array(UnsafeBufferPointer(start: normedFeatures, count: rows * channels)) }
         phases.mark("projection")
         let encoded = encoder(projected, batch: size, frames: frames, frameLengths: maskedLengths,

@@ -69,7 +69,7 @@ final class WeightLoader {
         }
     }
 
-    /// `prefix.weight` [out, in] (f32, f16, bf16, or i8 with `prefix.weight.scale` [out]) and `prefix.bias` [out].
+    /// `prefix.weight` [out, in] (f32, f16 kept as f16, bf16, or i8 with `prefix.weight.scale` [out]) and `prefix.bias` [out].
     func linear(_ prefix: String, out: Int, in inFeatures: Int, bias: Bool = true) throws -> LinearWeights {
         let name = prefix + ".weight"
         let stored: StoredMatrix
@@ -77,6 +77,10 @@ final class WeightLoader {
             _ = try info(name, shape: [out, inFeatures])
             let scales = try floats(name + Self.scaleSuffix, shape: [out])
             stored = .int8(values: try source.bytes(of: name), scales: scales.array)
+        } else if infos[name]?.dtype == .f16, case let bytes = try source.bytes(of: name),
+                  bytes.isAligned(to: MemoryLayout<UInt16>.alignment) {
+            _ = try info(name, shape: [out, inFeatures])
+            stored = .half(bytes)
         } else {
             stored = .float(try floats(name, shape: [out, inFeatures]))
         }
