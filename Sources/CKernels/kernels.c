@@ -548,3 +548,99 @@ void ck_affine_channels(float *x, size_t rows, size_t channels, const float *sca
 #endif
     affine_channels_portable(x, rows, channels, scale, shift, then_gelu);
 }
+
+/* ---- weight quantisation (convert time) ---- */
+
+/* Rounding half away from zero, as Swift's rounded(): floor(|v|), plus one when the dropped part is >= 0.5
+   (|v| - floor(|v|) is exact), with v's sign. */
+static inline float round_half_away(float v) {
+    float a = fabsf(v), f = floorf(a);
+    if (a - f >= 0.5f) f += 1;
+    return v < 0 ? -f : f;
+}
+
+static float row_max_abs(const float *row, size_t cols) {
+    float max_abs = 0;
+    for (size_t c = 0; c < cols; c++) {
+        float a = fabsf(row[c]);
+        max_abs = a > max_abs ? a : max_abs;
+    }
+    return max_abs;
+}
+
+static void quantize_row_s8_portable(const float *row, size_t cols, float scale, int8_t *out) {
+    for (size_t c = 0; c < cols; c++) {
+        float rounded = round_half_away(row[c] / scale);
+        rounded = rounded > 127 ? 127 : (rounded < -127 ? -127 : rounded);
+        out[c] = (int8_t)rounded;
+    }
+}
+
+#if CK_X86
+__attribute__((target("avx2,fma")))
+static void quantize_row_s8_avx2(const float *row, size_t cols, float scale, int8_t *out) {
+    const __m256 vscale = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f);
+    const __m256 sign_mask = _mm256_set1_ps(-0.f), limit = _mm256_set1_ps(127.f);
+    size_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(row + c), vscale);
+        __m256 a = _mm256_andnot_ps(sign_mask, v);
+        __m256 f = _mm256_floor_ps(a);
+        f = _mm256_add_ps(f, _mm256_and_ps(_mm256_cmp_ps(_mm256_sub_ps(a, f), half, _CMP_GE_OQ), one));
+        f = _mm256_min_ps(f, limit);
+        __m256i q = _mm256_cvtps_epi32(_mm256_or_ps(f, _mm256_and_ps(v, sign_mask)));
+        __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        _mm_storel_epi64((__m128i *)(out + c), _mm_packs_epi16(words, words));
+    }
+    quantize_row_s8_portable(row + c, cols - c, scale, out + c);
+}
+#endif
+
+void ck_quantize_symmetric_s8(const float *w, size_t rows, size_t cols, int8_t *q, float *scales) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = w + r * cols;
+        int8_t *out = q + r * cols;
+        float max_abs = row_max_abs(row, cols);
+        if (!(max_abs > 0)) {
+            scales[r] = 0;
+            memset(out, 0, cols);
+            continue;
+        }
+        scales[r] = max_abs / 127;
+#if CK_X86
+        if (ck_has_avx2_f16c()) {
+            quantize_row_s8_avx2(row, cols, scales[r], out);
+            continue;
+        }
+#endif
+        quantize_row_s8_portable(row, cols, scales[r], out);
+    }
+}
+
+void ck_error_moments(const float *original, const float *stored, size_t count, float *max_abs_error,
+                      double *error_squares, double *value_squares) {
+    float largest = 0;
+    double errors = 0, values = 0;
+    for (size_t i = 0; i < count; i++) {
+        float difference = fabsf(original[i] - stored[i]);
+        largest = difference > largest ? difference : largest;
+        errors += (double)difference * difference;
+        values += (double)original[i] * original[i];
+    }
+    *max_abs_error = largest;
+    *error_squares = errors;
+    *value_squares = values;
+}
+
+int ck_finite_max_abs(const float *x, size_t count, float *max_abs) {
+    uint32_t not_finite = 0, largest = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t bits;
+        memcpy(&bits, x + i, sizeof bits);
+        uint32_t magnitude = bits & 0x7fffffffu;
+        not_finite |= (magnitude >= 0x7f800000u);
+        largest = magnitude > largest ? magnitude : largest;
+    }
+    memcpy(max_abs, &largest, sizeof largest);
+    return !not_finite;
+}

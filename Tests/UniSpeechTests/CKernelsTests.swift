@@ -110,4 +110,37 @@ import Testing
             #expect(abs(squares[c] - column.reduce(0) { $0 + $1 * $1 }) <= 1e-9 * Double(frames))
         }
     }
+
+    @Test(arguments: [64, 13]) func symmetricInt8RoundsHalfAwayFromZero(columns: Int) {
+        // 64 columns take the AVX2 path where the CPU has it, 13 the portable one; row 0 holds exact halves
+        // (x.5 * scale) and values just below them, row 1 is all zero.
+        let rows = 3
+        var w = [Float](repeating: 0, count: rows * columns)
+        for c in 0..<columns {
+            let half = Float(c % 9) - 4 + 0.5
+            w[c] = c == 0 ? 127 : (c % 2 == 0 ? half : half.nextDown)
+            w[2 * columns + c] = Float(sin(Double(c) * 1.3) * 3)
+        }
+        var q = [Int8](repeating: 99, count: w.count), scales = [Float](repeating: .nan, count: rows)
+        ck_quantize_symmetric_s8(w, rows, columns, &q, &scales)
+        #expect(scales[1] == 0 && q[columns..<(2 * columns)].allSatisfy { $0 == 0 })
+        for r in [0, 2] {
+            let scale = w[(r * columns)..<((r + 1) * columns)].map(abs).max()! / 127
+            #expect(scales[r] == scale)
+            for c in 0..<columns {
+                let expected = Int8(max(-127, min(127, (w[r * columns + c] / scale).rounded())))
+                #expect(q[r * columns + c] == expected, "row \(r) column \(c): \(w[r * columns + c])")
+            }
+        }
+    }
+
+    @Test func finiteMaxAbsAndErrorMoments() {
+        var maxAbs: Float = 0
+        #expect(ck_finite_max_abs([1, -3.5, 2], 3, &maxAbs) == 1 && maxAbs == 3.5)
+        #expect(ck_finite_max_abs([1, .nan, 2], 3, &maxAbs) == 0)
+        #expect(ck_finite_max_abs([1, 2, -.infinity], 3, &maxAbs) == 0)
+        var largest: Float = 0, errors = 0.0, values = 0.0
+        ck_error_moments([1, -2, 3], [1.5, -2, 2], 3, &largest, &errors, &values)
+        #expect(largest == 1 && errors == 1.25 && values == 14)
+    }
 }

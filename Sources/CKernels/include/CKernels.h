@@ -54,4 +54,15 @@ void ck_channel_moments(const float *x, size_t frames, size_t channels, double *
 void ck_affine_channels(float *x, size_t rows, size_t channels, const float *scale, const float *shift,
                         int then_gelu);
 
+/* Symmetric int8 per row of w [rows, cols]: scales[r] = max |row| / 127 (0 for an all-zero row, whose codes
+   are 0), q = round(w / scale) half away from zero, clamped to [-127, 127]. */
+void ck_quantize_symmetric_s8(const float *w, size_t rows, size_t cols, int8_t *q, float *scales);
+
+/* The largest |original - stored| and the sums of squared errors and of squared original values. */
+void ck_error_moments(const float *original, const float *stored, size_t count, float *max_abs_error,
+                      double *error_squares, double *value_squares);
+
+/* 1 when every value of x is finite, else 0; *max_abs = the largest |x| (meaningful when all are finite). */
+int ck_finite_max_abs(const float *x, size_t count, float *max_abs);
+
 #endif

@@ -34,12 +34,14 @@ public enum TensorQuantizer {
     /// The stored buffers of one tensor (the tensor, then its scales for int8) and the error introduced.
     public static func encode(_ values: [Float], info: TensorInfo, storage: TensorStorage,
                               source: String) throws -> (buffers: [TensorBytes], report: QuantizedTensorReport?) {
-        guard values.allSatisfy(\.isFinite) else { throw QuantizeError.nonFinite(source: source, name: info.name) }
+        var maxAbs: Float = 0
+        guard ck_finite_max_abs(values, values.count, &maxAbs) != 0 else {
+            throw QuantizeError.nonFinite(source: source, name: info.name)
+        }
         switch storage {
         case .f32:
             return ([TensorBytes(values: values)], nil)
         case .f16:
-            let maxAbs = values.reduce(Float(0)) { max($0, abs($1)) }
             guard maxAbs <= Float(Float16.greatestFiniteMagnitude) else {
                 throw QuantizeError.outOfF16Range(source: source, name: info.name, maxAbs: maxAbs)
             }
@@ -78,16 +80,7 @@ public enum TensorQuantizer {
         precondition(values.count == rows * columns)
         var quantized = [Int8](repeating: 0, count: values.count)
         var scales = [Float](repeating: 0, count: rows)
-        for row in 0..<rows {
-            let range = (row * columns)..<((row + 1) * columns)
-            let maxAbs = values[range].reduce(Float(0)) { max($0, abs($1)) }
-            guard maxAbs > 0 else { continue }
-            let scale = maxAbs / 127
-            scales[row] = scale
-            for index in range {
-                quantized[index] = Int8(max(-127, min(127, (values[index] / scale).rounded())))
-            }
-        }
+        ck_quantize_symmetric_s8(values, rows, columns, &quantized, &scales)
         return (quantized, scales)
     }
 
@@ -104,15 +97,10 @@ public enum TensorQuantizer {
 
     private static func measure(_ original: [Float], _ stored: [Float], info: TensorInfo,
                                 storage: TensorStorage) -> QuantizedTensorReport {
+        precondition(original.count == stored.count, "stored tensor differs in size")
         var maxAbsError: Float = 0
-        var errorSquares = 0.0
-        var valueSquares = 0.0
-        for (a, b) in zip(original, stored) {
-            let difference = abs(a - b)
-            maxAbsError = max(maxAbsError, difference)
-            errorSquares += Double(difference) * Double(difference)
-            valueSquares += Double(a) * Double(a)
-        }
+        var errorSquares = 0.0, valueSquares = 0.0
+        ck_error_moments(original, stored, original.count, &maxAbsError, &errorSquares, &valueSquares)
         let relative = valueSquares > 0 ? (errorSquares / valueSquares).squareRoot() : 0
         return QuantizedTensorReport(name: info.name, storage: storage, shape: info.shape,
                                      maxAbsError: maxAbsError, relativeError: relative)
