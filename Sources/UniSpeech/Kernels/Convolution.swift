@@ -78,41 +78,46 @@ extension Kernels {
         return outLength
     }
 
-    /// Padded or grouped conv: im2col in row blocks, one sgemm per block and group.
+    /// Padded or grouped conv: im2col in row blocks, one sgemm per block and group; the (group, block) pairs
+    /// are shared among the threads, each with its own im2col buffer and a single-threaded sgemm.
     private static func im2col(_ x: UnsafePointer<Float>, length: Int, outLength: Int, _ conv: ConvWeights,
                                into y: UnsafeMutablePointer<Float>, workspace: Workspace) {
         let cin = conv.inChannels, cout = conv.outChannels
         let groupIn = cin / conv.groups, groupOut = cout / conv.groups
         let rowWidth = conv.kernel * groupIn
         let blockRows = max(1, min(outLength, im2colBlockFloats / rowWidth))
-        let columns = workspace.buffer(.columns, count: blockRows * rowWidth)  // [blockRows, kernel * groupIn]
+        let blocks = (outLength + blockRows - 1) / blockRows
+        let shares = min(threads, conv.groups * blocks)
+        let columns = workspace.buffer(.columns, count: shares * blockRows * rowWidth)  // [shares, blockRows, kernel * groupIn]
         withOptionalPointer(conv.bias) { bias in
             if let bias {
                 for row in 0..<outLength { (y + row * cout).update(from: bias, count: cout) }
             }
             conv.weight.withUnsafeBufferPointer { wp in
-                for group in 0..<conv.groups {
-                    var start = 0
-                    while start < outLength {
-                        let rows = min(blockRows, outLength - start)
-                        // columns[r, tap * groupIn + c] = x[(start + r) * stride + tap - padding, group * groupIn + c]
-                        for r in 0..<rows {
-                            let first = (start + r) * conv.stride - conv.padding
-                            for tap in 0..<conv.kernel {
-                                let destination = columns + r * rowWidth + tap * groupIn
-                                let time = first + tap
-                                if time < 0 || time >= length {
-                                    destination.update(repeating: 0, count: groupIn)
-                                } else {
-                                    destination.update(from: x + time * cin + group * groupIn, count: groupIn)
+                withSingleThreadedBLAS {
+                    forEachShare(conv.groups * blocks, shares: shares) { share, units in
+                        let columns = columns + share * blockRows * rowWidth
+                        for unit in units {
+                            let group = unit / blocks, start = (unit % blocks) * blockRows
+                            let rows = min(blockRows, outLength - start)
+                            // columns[r, tap * groupIn + c] = x[(start + r) * stride + tap - padding, group * groupIn + c]
+                            for r in 0..<rows {
+                                let first = (start + r) * conv.stride - conv.padding
+                                for tap in 0..<conv.kernel {
+                                    let destination = columns + r * rowWidth + tap * groupIn
+                                    let time = first + tap
+                                    if time < 0 || time >= length {
+                                        destination.update(repeating: 0, count: groupIn)
+                                    } else {
+                                        destination.update(from: x + time * cin + group * groupIn, count: groupIn)
+                                    }
                                 }
                             }
+                            // [rows, groupOut] += columns[rows, rowWidth] * W_group[groupOut, rowWidth]^T
+                            gemm(m: rows, n: groupOut, k: rowWidth, a: columns, lda: rowWidth,
+                                 b: wp.baseAddress! + group * groupOut * rowWidth, ldb: rowWidth, transposeB: true,
+                                 beta: bias == nil ? 0 : 1, c: y + start * cout + group * groupOut, ldc: cout)
                         }
-                        // [rows, groupOut] += columns[rows, rowWidth] * W_group[groupOut, rowWidth]^T
-                        gemm(m: rows, n: groupOut, k: rowWidth, a: columns, lda: rowWidth,
-                             b: wp.baseAddress! + group * groupOut * rowWidth, ldb: rowWidth, transposeB: true,
-                             beta: bias == nil ? 0 : 1, c: y + start * cout + group * groupOut, ldc: cout)
-                        start += rows
                     }
                 }
             }

@@ -5,14 +5,27 @@ import Synchronization
 
 /// Matrix kernels on row-major f32 data, through OpenBLAS sgemm.
 public enum Kernels {
-    /// Threads for the element-wise kernels split by `forEachRowBlock`.
+    /// Threads for the kernels split by `forEachShare` / `forEachRowBlock`.
     private static let threadCount = Atomic<Int>(1)
 
-    /// Sets the number of threads the BLAS, oneDNN and the element-wise kernels use.
+    /// Sets the number of threads the BLAS, oneDNN and the split kernels use.
     public static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
         Int8MatmulContext.shared.threads = count
         threadCount.store(max(1, count), ordering: .relaxed)
+    }
+
+    /// The number of shares `forEachShare` splits work into.
+    static var threads: Int { threadCount.load(ordering: .relaxed) }
+
+    /// Runs `body` with OpenBLAS on the calling thread only, restoring its thread count afterwards: for work
+    /// split by `forEachShare` into many small sgemm calls, and for int8 models, whose oneDNN (OpenMP) threads
+    /// would otherwise share the cores with OpenBLAS's own, which spin for a while after each call.
+    static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(previous) }
+        return try body()
     }
 
     /// Fewest rows worth handing to another thread.
@@ -22,12 +35,18 @@ public enum Kernels {
     /// `body` may write through pointers the caller owns: the ranges never overlap, which is what makes
     /// handing it to other threads sound.
     static func forEachRowBlock(_ rows: Int, _ body: (Range<Int>) -> Void) {
-        let blocks = min(threadCount.load(ordering: .relaxed), max(1, rows / minimumRowsPerThread))
-        guard blocks > 1 else { return body(0..<rows) }
+        forEachShare(rows, shares: min(threads, max(1, rows / minimumRowsPerThread))) { _, range in body(range) }
+    }
+
+    /// Splits 0..<count into `shares` disjoint ranges (default: one per thread, at most one per item) and calls
+    /// `body(share, range)` for each, concurrently; the share index lets each use its own scratch.
+    static func forEachShare(_ count: Int, shares: Int? = nil, _ body: (Int, Range<Int>) -> Void) {
+        let shares = max(1, min(shares ?? threads, count))
+        guard shares > 1 else { return body(0, 0..<count) }
         withoutActuallyEscaping(body) { body in
             let shared = DisjointWork(body: body)
-            DispatchQueue.concurrentPerform(iterations: blocks) { block in
-                shared.body((rows * block / blocks)..<(rows * (block + 1) / blocks))
+            DispatchQueue.concurrentPerform(iterations: shares) { share in
+                shared.body(share, (count * share / shares)..<(count * (share + 1) / shares))
             }
         }
     }
@@ -116,7 +135,7 @@ public enum Kernels {
     }
 }
 
-/// A closure run on disjoint row ranges by `Kernels.forEachRowBlock`.
+/// A closure run on disjoint ranges by `Kernels.forEachShare`.
 private struct DisjointWork: @unchecked Sendable {
-    let body: (Range<Int>) -> Void
+    let body: (Int, Range<Int>) -> Void
 }

@@ -76,6 +76,8 @@ public final class UniSpeechModel: Sendable {
     let classificationHead: ClassificationHead?
     let pretrainingHead: PretrainingHead?
     private let workspaces = WorkspacePool()
+    /// True when some weights are int8 (and run on oneDNN).
+    private let quantized: Bool
 
     /// Builds the model from a bundle's weights.
     public init(bundle: ModelBundle) throws {
@@ -83,6 +85,7 @@ public final class UniSpeechModel: Sendable {
         featureExtractorConfig = bundle.featureExtractor
         description = bundle.description
         let weights = WeightLoader(bundle.weights)
+        quantized = bundle.weights.tensors.contains { $0.dtype == .i8 }
         featureEncoder = try FeatureEncoder(config: config, weights: weights)
         featureProjection = try FeatureProjection(config: config, weights: weights)
         encoder = try Encoder(config: config, weights: weights)
@@ -124,7 +127,9 @@ public final class UniSpeechModel: Sendable {
         var phases = PhaseClock()
 
         return workspaces.withWorkspace { workspace in
-            forward(batch, head: head, lengths: lengths, workspace: workspace)
+            // int8 layers run on oneDNN's OpenMP threads; OpenBLAS's would compete with them for the cores.
+            quantized ? Kernels.withSingleThreadedBLAS { forward(batch, head: head, lengths: lengths, workspace: workspace) }
+                : forward(batch, head: head, lengths: lengths, workspace: workspace)
         }
     }
 
