@@ -141,7 +141,7 @@ def main():
     p.add_argument("--model", required=True)
     p.add_argument("--seconds", type=float, required=True)
     args = parser.parse_args()
-    {"make": make, "audio": audio, "quantize": quantize, "time": time_forward, "flops": flops}[args.command](args)
+    {"make": make, "audio": audio, "time": time_forward, "flops": flops}[args.command](args)
 
 
 if __name__ == "__main__":
