@@ -67,16 +67,23 @@ public struct SHA256 {
 /// SHA-256 digests of whole files, hashed on a background thread while the caller does other work
 /// (convert writes its output meanwhile). The files are opened up front, so open errors are thrown by `init`.
 final class BackgroundFileDigests: @unchecked Sendable {
+    /// Where the hashing thread leaves its result; read only after `group.wait()`.
+    private final class Result: @unchecked Sendable {
+        var digests: [String] = []
+    }
+
     /// File sizes in bytes, in the order of the paths.
     let sizes: [Int]
     private let group = DispatchGroup()
-    private var digests: [String] = []
+    private let result = Result()
 
     init(paths: [String]) throws {
         let files = try paths.map { try MappedFile(path: $0) }
         sizes = files.map(\.count)
-        DispatchQueue.global(qos: .userInitiated).async(group: group) { [self] in
-            digests = files.map { SHA256.hexDigest(of: $0.all) }
+        // The task holds the result box, not `self`, so that `deinit` runs (and waits) where the owner lets go.
+        let result = result
+        DispatchQueue.global(qos: .userInitiated).async(group: group) {
+            result.digests = files.map { SHA256.hexDigest(of: $0.all) }
         }
     }
 
@@ -86,6 +93,10 @@ final class BackgroundFileDigests: @unchecked Sendable {
     /// The lower-case hex digests in path order, once hashing has finished.
     func wait() -> [String] {
         group.wait()
-        return digests
+        return result.digests
     }
+
+    /// Waits for the hashing thread, so that no hash is still running when an error ends the process (libcrypto's
+    /// exit handlers free state the thread would still use).
+    deinit { group.wait() }
 }
