@@ -28,7 +28,7 @@ DEMO_AUDIO := $(sort $(wildcard examples/audio/*.wav))
 DEMO_WORDS := $(sort $(wildcard examples/audio/word-*.wav))
 DEMO_OUT := .build/demo
 
-# Each file is run alone: several inputs to one `run` form a padded batch, and a group-norm model without an
+# Each file is run (and verified) alone: several inputs to one `run` form a padded batch, and a group-norm model without an
 # attention mask (like transformers) normalises the first conv layer over the padding too.
 demo: release
 	@mkdir -p $(DEMO_OUT)
@@ -39,7 +39,7 @@ demo: release
 	@echo "== convert to .unispeech (f32 and int8), verify int8 against the HF original"
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-f32.unispeech --dtype f32
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-int8.unispeech --dtype int8
-	$(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $(DEMO_AUDIO)
+	@for f in $(DEMO_AUDIO); do $(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $$f || exit 1; done
 	@echo "== transcripts from the int8 file"
 	@for f in $(DEMO_AUDIO); do $(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $$f || exit 1; done
 	@echo "== inspect the int8 file"
