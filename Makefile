@@ -40,6 +40,8 @@ demo: release
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-f32.unispeech --dtype f32
 	$(BIN) convert $(DEMO_CTC) -o $(DEMO_OUT)/digits-ctc-int8.unispeech --dtype int8
 	@for f in $(DEMO_AUDIO); do $(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_CTC) --audio $$f || exit 1; done
+	@echo "== transcripts from the f32 file"
+	@for f in $(DEMO_AUDIO); do $(BIN) run $(DEMO_OUT)/digits-ctc-f32.unispeech $$f || exit 1; done
 	@echo "== transcripts from the int8 file"
 	@for f in $(DEMO_AUDIO); do $(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $$f || exit 1; done
 	@echo "== inspect the int8 file"
