@@ -31,21 +31,8 @@ public struct ConvWeights: Sendable {
         let reordered = [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
             torchWeight.withUnsafeBufferPointer { source in
                 scales.withUnsafeBufferPointer { scale in
-                    for out in 0..<outChannels {
-                        let from = source.baseAddress! + out * perGroup * kernel  // [input, tap]
-                        let to = target.baseAddress! + out * kernel * perGroup  // [tap, input]
-                        // One output channel's block stays in cache; the inner loop runs along the longer side.
-                        if kernel >= perGroup {
-                            for input in 0..<perGroup {
-                                for tap in 0..<kernel { to[tap * perGroup + input] = from[input * kernel + tap] * scale[tap] }
-                            }
-                        } else {
-                            for tap in 0..<kernel {
-                                let factor = scale[tap]
-                                for input in 0..<perGroup { to[tap * perGroup + input] = from[input * kernel + tap] * factor }
-                            }
-                        }
-                    }
+                    reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels,
+                                         inputs: perGroup, kernel: kernel) { value, tap in value * scale[tap] }
                 }
             }
             initialized = torchWeight.count
@@ -57,6 +44,27 @@ public struct ConvWeights: Sendable {
     public func outputLength(_ length: Int) -> Int {
         let padded = length + 2 * padding
         return padded >= kernel ? (padded - kernel) / stride + 1 : 0
+    }
+}
+
+/// Copies torch's Conv1d weight layout [out, inputs, tap] into window order [out, tap, inputs] (each output channel's
+/// taps as they lie in a time-major input window), passing each value through `transform(value, tap)`.
+@inline(__always)
+private func reorderToWindowOrder<T>(_ source: UnsafePointer<T>, into target: UnsafeMutablePointer<T>, outChannels: Int,
+                                     inputs: Int, kernel: Int, _ transform: (T, Int) -> T) {
+    for out in 0..<outChannels {
+        let from = source + out * inputs * kernel  // [input, tap]
+        let to = target + out * kernel * inputs  // [tap, input]
+        // One output channel's block stays in cache; the inner loop runs along the longer side.
+        if kernel >= inputs {
+            for input in 0..<inputs {
+                for tap in 0..<kernel { to[tap * inputs + input] = transform(from[input * kernel + tap], tap) }
+            }
+        } else {
+            for tap in 0..<kernel {
+                for input in 0..<inputs { to[tap * inputs + input] = transform(from[input * kernel + tap], tap) }
+            }
+        }
     }
 }
 
@@ -188,15 +196,8 @@ public struct QuantizedConvWeights: Sendable {
         self.bias = bias
         let reordered = [Int8](unsafeUninitializedCapacity: count) { target, initialized in
             torchWeight.withUnsafeBytes { raw in
-                let source = raw.assumingMemoryBound(to: Int8.self)
-                for out in 0..<outChannels {
-                    for input in 0..<inChannels {
-                        let from = source.baseAddress! + (out * inChannels + input) * kernel
-                        let to = target.baseAddress! + out * kernel * inChannels + input
-                        // [out, input, tap] -> [out, tap, input]
-                        for tap in 0..<kernel { to[tap * inChannels] = from[tap] }
-                    }
-                }
+                reorderToWindowOrder(raw.baseAddress!.assumingMemoryBound(to: Int8.self), into: target.baseAddress!,
+                                     outChannels: outChannels, inputs: inChannels, kernel: kernel) { value, _ in value }
             }
             initialized = count
         }

@@ -71,11 +71,6 @@ struct FeatureEncoder {
         activation = config.featureActivation
     }
 
-    /// Output frames for `samples` input samples.
-    func outputLength(_ samples: Int) -> Int {
-        layers.reduce(samples) { $1.conv.outputLength($0) }
-    }
-
     /// Writes features[frames, convDim.last] of one padded waveform[samples] into `out` and returns frames; the
     /// layers before the last ping-pong between two workspace buffers.
     func callAsFunction(_ waveform: UnsafePointer<Float>, samples: Int, into out: UnsafeMutablePointer<Float>,

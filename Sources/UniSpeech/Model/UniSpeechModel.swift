@@ -137,7 +137,7 @@ public final class UniSpeechModel: Sendable {
     private func forward(_ batch: InputBatch, head: ModelHead, lengths: [Int], workspace: Workspace) -> ModelOutput {
         let size = batch.batchSize, padded = batch.paddedLength
         var phases = PhaseClock()
-        let frames = featureEncoder.outputLength(padded), channels = featureProjection.norm.size
+        let frames = config.outputLength(forSamples: padded), channels = featureProjection.norm.size
         let rows = size * frames, hidden = config.hiddenSize
         let features = workspace.buffer(.features, count: rows * channels)  // [B * T, C]
         batch.values.withUnsafeBufferPointer { samples in
