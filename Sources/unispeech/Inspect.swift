@@ -9,8 +9,7 @@ struct Inspect: ParsableCommand {
     @Argument(help: "A HF model directory, a .safetensors / .bin file, a shard index .json, or a .unispeech file.")
     var path: String
 
-    @Flag(help: "Print the report as JSON (schemas/inspect.schema.json); it always lists every tensor.")
-    var json = false
+    @OptionGroup var format: OutputFormatOptions
 
     @Flag(help: "List every tensor: name, dtype, shape, bytes.")
     var tensors = false
@@ -20,6 +19,6 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let report = InspectReport(try Inspector.open(path: path, checkChecksums: check))
-        print(json ? report.json().serialized(pretty: true) : report.text(includeTensors: tensors))
+        print(format.json ? report.json().serialized(pretty: true) : report.text(includeTensors: tensors))
     }
 }

@@ -8,22 +8,20 @@ struct Quantize: ParsableCommand {
     @Argument(help: "Input .unispeech file.")
     var input: String
 
-    @Option(name: .shortAndLong, help: "Output .unispeech file.")
-    var output: String
-
     @Option(help: "f16 or int8.")
     var dtype: WeightFormat
 
-    @Flag(help: "Run verify against the source after writing (exit 1 when it fails).")
-    var verify = false
+    @OptionGroup var write: WriteOptions
+    @OptionGroup var format: OutputFormatOptions
+    @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         guard dtype != .f32 else { throw ValidationError("--dtype must be f16 or int8") }
     }
 
     func run() throws {
-        let result = try NativeConversion.quantize(native: input, to: output, format: dtype)
-        print(result.text)
-        if verify { try Verify.afterWriting(candidate: output, reference: input) }
+        let result = try NativeConversion.quantize(native: input, to: write.output, format: dtype, progress: Console.progress)
+        print(format.json ? result.json.serialized(pretty: true) : result.text)
+        if write.verify { try Verify.afterWriting(candidate: write.output, reference: input, compute: compute) }
     }
 }

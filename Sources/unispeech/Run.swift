@@ -7,7 +7,11 @@ struct Run: ParsableCommand {
         commandName: "run",
         abstract: "Run a model on audio: transcripts (CTC), labels (classification), or output summaries.")
 
-    @Argument(help: "A HF model directory.")
+    /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load, forward
+    /// and per-phase seconds and the engine (benchmarks/run.py reads it).
+    static let timingVariable = "UNISPEECH_TIMINGS"
+
+    @Argument(help: "A HF model directory or a .unispeech file.")
     var model: String
 
     @Argument(help: """
@@ -16,29 +20,26 @@ struct Run: ParsableCommand {
         """)
     var inputs: [String]
 
-    @Option(help: "auto, or one of: \(ModelHead.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var head: String = "auto"
+    @Option(help: "Which head to run: \(HeadChoice.allValueStrings.joined(separator: ", ")).")
+    var head: HeadChoice = .auto
 
     @Option(help: "Write the head's outputs (HF names) to this .safetensors file.")
     var output: String?
 
-    @Flag(help: "Print the report as JSON (schemas/run-output.schema.json).")
-    var json = false
-
-    @Option(help: "Threads for the matrix kernels.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var format: OutputFormatOptions
+    @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one input file") }
-        guard head == "auto" || ModelHead(rawValue: head) != nil else {
-            throw ValidationError("--head must be auto, \(ModelHead.allCases.map(\.rawValue).joined(separator: ", ")); found '\(head)'")
-        }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
     }
 
     func run() throws {
         let report = try ModelRun.run(RunRequest(
-            modelPath: model, inputPaths: inputs, head: ModelHead(rawValue: head), outputPath: output, threads: threads))
-        print(json ? report.json.serialized(pretty: true) : report.text)
+            modelPath: model, inputPaths: inputs, head: head.head, outputPath: output, threads: compute.threads,
+            gemm: compute.backend, progress: Console.progress))
+        if ProcessInfo.processInfo.environment[Self.timingVariable] != nil {
+            Console.error("timing: " + report.timings.serialized())
+        }
+        print(format.json ? report.json.serialized(pretty: true) : report.text)
     }
 }

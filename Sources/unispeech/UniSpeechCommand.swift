@@ -6,9 +6,22 @@ import UniSpeech
 struct UniSpeechCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unispeech",
-        abstract: "Convert, inspect, quantise, verify and run UniSpeech speech models.",
+        abstract: "Convert, inspect, quantise, verify and run speech encoder models (UniSpeech and its family).",
+        version: versionText,
         subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Run.self]
     )
+
+    /// `--version`: the release, then what the kernels see on this machine.
+    static var versionText: String {
+        let platform = ComputePlatform.current
+        return """
+            unispeech-swift \(UniSpeechRelease.version)
+            cpu features: \(platform.features.isEmpty ? "none" : platform.features.joined(separator: " "))
+            oneDNN isa: \(platform.onednnISA) (int8 \(platform.onednnHasVNNI ? "8-bit codes, VNNI" : "7-bit codes, no VNNI"))
+            OpenBLAS core: \(platform.openblasCore)\(platform.openblasIsGeneric ? " (generic kernels on an AVX2 CPU: --gemm openblas falls back to oneDNN)" : "")
+            threads: \(ProcessInfo.processInfo.activeProcessorCount) by default (--threads)
+            """
+    }
 
     /// Exit statuses of the command-line contract.
     enum Status {
@@ -18,6 +31,9 @@ struct UniSpeechCommand: ParsableCommand {
 
     /// Runs the command; every error becomes one line on stderr and exit status 2.
     static func main() {
+        // A file-size limit hit while writing is then a write error (the atomic writer removes its temp file),
+        // not a kill.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

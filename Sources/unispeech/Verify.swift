@@ -16,9 +16,6 @@ struct Verify: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Audio (.wav, .flac) or .npy inputs; default: built-in test signals.")
     var audio: [String] = []
 
-    @Flag(help: "Print the report as JSON (schemas/verify-report.schema.json).")
-    var json = false
-
     @Option(help: "Minimum cosine similarity per output (default by the candidate's dtype).")
     var minCosine: Double?
 
@@ -28,17 +25,23 @@ struct Verify: ParsableCommand {
     @Flag(help: "Fail when a CTC transcript differs.")
     var requireSameTranscripts = false
 
+    @OptionGroup var format: OutputFormatOptions
+    @OptionGroup var compute: ComputeOptions
+
     func run() throws {
         let report = try ModelVerifier.verify(VerifyRequest(
             candidatePath: candidate, referencePath: reference, audioPaths: audio, minCosine: minCosine,
-            minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts))
-        print(json ? report.json.serialized(pretty: true) : report.text)
+            minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts,
+            threads: compute.threads, gemm: compute.backend, progress: Console.progress))
+        print(format.json ? report.json.serialized(pretty: true) : report.text)
         if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
     }
 
     /// The --verify step of convert and quantize: default thresholds, built-in signals, text report.
-    static func afterWriting(candidate: String, reference: String) throws {
-        let report = try ModelVerifier.verify(VerifyRequest(candidatePath: candidate, referencePath: reference))
+    static func afterWriting(candidate: String, reference: String, compute: ComputeOptions) throws {
+        let report = try ModelVerifier.verify(VerifyRequest(
+            candidatePath: candidate, referencePath: reference, threads: compute.threads, gemm: compute.backend,
+            progress: Console.progress))
         print(report.text)
         if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
     }

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 /// `unispeech run` on the demo's 44.1 kHz stereo wav against transformers fed the soxr-resampled mono signal
 /// (scripts/make_run_golden.py).

@@ -1,5 +1,12 @@
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 @Suite struct JSONSchemaValidatorTests {
     static let schema = try! JSONValue.parse(#"""

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 enum FormatFixtures {
     static let ctc = Fixtures.path("format/tiny-ctc")
@@ -12,34 +19,6 @@ enum FormatFixtures {
     }
 }
 
-@Suite struct ChecksumTests {
-    @Test func crc32MatchesTheStandardCheckValue() {
-        #expect(CRC32.checksum(TensorBytes(copying: Array("123456789".utf8))) == 0xCBF4_3926)
-        #expect(CRC32.hex(0x0000_00AB) == "000000ab")
-    }
-
-    @Test func sha256MatchesPythonHashlib() throws {
-        func digest(_ bytes: [UInt8], chunk: Int) -> String {
-            var hasher = SHA256()
-            var offset = 0
-            repeat {
-                let end = min(offset + chunk, bytes.count)
-                bytes[offset..<end].withUnsafeBytes { hasher.update($0) }
-                offset = end
-            } while offset < bytes.count
-            return hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        }
-        // Expected digests from Python's hashlib.sha256.
-        #expect(digest([], chunk: 1) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(digest(Array("abc".utf8), chunk: 1) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let long = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_003)
-        #expect(digest(long, chunk: 4099) == "cf5f310cac13bb0f1de288d09940e8ee441e8d5d88b0fd4ec6021c405fda8c8c")
-        let recorded = try FormatFixtures.recordedSHA256()
-        #expect(try SHA256.hexDigest(ofFile: FormatFixtures.ctc + "/model.safetensors")
-                == recorded["tiny-ctc/model.safetensors"]?.stringValue)
-    }
-}
-
 @Suite struct NativeRoundTripTests {
     @Test func f32ConversionKeepsEveryTensorAndTheMetadata() throws {
         let scratch = try ScratchDirectory("format")
@@ -48,19 +27,18 @@ enum FormatFixtures {
         #expect(result.reports.isEmpty)
 
         let checkpoint = try HFCheckpoint.open(directory: FormatFixtures.ctc)
+        let weights = try CanonicalTensorSource(checkpoint.weights.source)
         let reader = try NativeReader(path: output)
         try reader.checkChecksums()
         #expect(reader.header.architecture == "UniSpeechForCTC")
         #expect(reader.header.weightFormat == .f32)
-        #expect(reader.header.config == checkpoint.config.raw)
-        #expect(reader.config == checkpoint.config)
-        #expect(reader.header.preprocessorConfig == checkpoint.preprocessorConfig)
-        #expect(reader.header.vocabulary == checkpoint.vocabulary)
-        #expect(reader.header.vocabulary != nil)
-        #expect(reader.tensors == checkpoint.weights.tensors)
-        for info in checkpoint.weights.tensors {
+        #expect(reader.header.config == checkpoint.config)
+        #expect(reader.header.sidecars == checkpoint.sidecars)
+        #expect(reader.header.sidecars.vocabulary != nil)
+        #expect(reader.tensors == weights.tensors)
+        for info in weights.tensors {
             let stored = try reader.bytes(of: info.name)
-            #expect(stored.array == (try checkpoint.weights.bytes(of: info.name)).array, "\(info.name) bytes differ")
+            #expect(stored.array == (try weights.bytes(of: info.name)).array, "\(info.name) bytes differ")
             #expect(stored.isAligned(to: NativeFormat.alignment), "\(info.name) is not 64-byte aligned in memory")
         }
 
@@ -78,7 +56,7 @@ enum FormatFixtures {
         let scratch = try ScratchDirectory("format")
         let output = scratch.file("ctc-f16.unispeech")
         let result = try NativeConversion.convert(hfDirectory: FormatFixtures.ctc, to: output, format: .f16)
-        let source = try HFCheckpoint.open(directory: FormatFixtures.ctc).weights
+        let source = try CanonicalTensorSource(HFCheckpoint.open(directory: FormatFixtures.ctc).weights.source)
         let reader = try NativeReader(path: output)
         try reader.checkChecksums()
         #expect(reader.header.weightFormat == .f16)
@@ -105,7 +83,7 @@ enum FormatFixtures {
         let scratch = try ScratchDirectory("format")
         let output = scratch.file("pre-int8.unispeech")
         let result = try NativeConversion.convert(hfDirectory: FormatFixtures.pretraining, to: output, format: .int8)
-        let source = try HFCheckpoint.open(directory: FormatFixtures.pretraining).weights
+        let source = try CanonicalTensorSource(HFCheckpoint.open(directory: FormatFixtures.pretraining).weights.source)
         let reader = try NativeReader(path: output)
         try reader.checkChecksums()
         let quantized = reader.header.tensors.filter { $0.info.dtype == .i8 }.map(\.info.name).sorted()
@@ -126,7 +104,7 @@ enum FormatFixtures {
         for name in expectedNames {
             let info = source.info(name)!
             let original = try source.floats(name)
-            let scales = try reader.floats(name + NativeFormat.scaleSuffix)
+            let scales = try reader.floats(QuantizedTensorNaming.scaleName(of: name))
             let restored = try dequantized.floats(name)
             #expect(scales.count == info.shape[0])
             let columns = info.shape.dropFirst().reduce(1, *)  // a conv's [out, in, kernel]: one scale per out
@@ -156,7 +134,7 @@ enum FormatFixtures {
         #expect(a.header.tensors == b.header.tensors, "same table, same bytes (crc32)")
         #expect(a.header.source["kind"]?.stringValue == "unispeech")
         #expect(a.header.source["derived_from"]?["kind"]?.stringValue == "huggingface")
-        #expect(a.header.vocabulary == b.header.vocabulary)
+        #expect(a.header.sidecars.vocabulary == b.header.sidecars.vocabulary)
         #expect(quantized.reports.count == 16, "int8: 12 encoder linears + feature projection + conv 1; f16: conv 0 + pos conv")
 
         // Tiny fixtures: the header (config, vocabulary, table) and the f32 norms and biases weigh a lot,
@@ -213,7 +191,7 @@ enum FormatFixtures {
         add("lm_head.weight", [32, hidden])
         add("lm_head.bias", [32])
         func bytes(_ format: WeightFormat) throws -> Int {
-            try NativeConversion.plan(tensors, format: format, source: "base").joined().reduce(0) { $0 + $1.info.byteCount }
+            try NativeModelWriter.plan(tensors, format: format, source: "base").joined().reduce(0) { $0 + $1.info.byteCount }
         }
         let f32 = try bytes(.f32), f16 = try bytes(.f16), int8 = try bytes(.int8)
         #expect(f32 / 4 > 94_000_000 && f32 / 4 < 95_000_000, "94.4M parameters as in MEASURED.md")
@@ -237,35 +215,6 @@ enum FormatFixtures {
             try NativeConversion.quantize(native: output, to: output, format: .int8)
         }
         #expect(try scratch.entries().filter { $0.hasPrefix(".") }.isEmpty)
-    }
-
-    @Test func aFailedConversionWritesNothing() throws {
-        let scratch = try ScratchDirectory("format")
-        let weights = InMemoryTensors(entries: [
-            ("feature_projection.projection.weight", [2, 2], [1, 2, .nan, 4]),
-        ])
-        let contents = ModelContents(architecture: "UniSpeechModel", config: .object([]), preprocessorConfig: nil,
-                                     vocabulary: nil, tokenizerConfig: nil, specialTokens: nil,
-                                     source: .object([]), weights: weights, inputFiles: [])
-        let output = scratch.file("broken.unispeech")
-        #expect(throws: QuantizeError.nonFinite(source: "memory", name: "feature_projection.projection.weight")) {
-            try NativeConversion.write(contents, to: output, format: .int8)
-        }
-        #expect(try scratch.entries().isEmpty, "no output and no temporary file")
-    }
-}
-
-/// A few f32 tensors held in memory.
-struct InMemoryTensors: TensorSource {
-    let entries: [(name: String, shape: [Int], values: [Float])]
-    var sourceDescription: String { "memory" }
-    var tensors: [TensorInfo] { entries.map { TensorInfo(name: $0.name, dtype: .f32, shape: $0.shape) } }
-
-    func bytes(of name: String) throws -> TensorBytes {
-        guard let entry = entries.first(where: { $0.name == name }) else {
-            throw TensorSourceError.missingTensor(source: sourceDescription, name: name)
-        }
-        return TensorBytes(values: entry.values)
     }
 }
 

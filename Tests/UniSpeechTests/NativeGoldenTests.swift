@@ -1,6 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 /// The golden models (transformers outputs in reference.safetensors) converted to native files and run.
 @Suite struct NativeGoldenTests {
@@ -65,8 +72,8 @@ import Testing
                     let offset = (b * frames + t) * vocabulary
                     let reference = Array(expected[offset..<(offset + vocabulary)])
                     total += 1
-                    if ModelVerifier.argmax(logits.values, offset: offset, count: vocabulary)
-                        == ModelVerifier.argmax(reference, offset: 0, count: vocabulary) {
+                    if HeadDecoding.argmax(logits.values, in: offset..<(offset + vocabulary))
+                        == HeadDecoding.argmax(reference, in: 0..<vocabulary) {
                         agreeing += 1
                         continue
                     }
@@ -124,12 +131,14 @@ struct DamagedTensors: TensorSource {
         let golden = try GoldenCase("ctc_group_postln")
         let checkpoint = try HFCheckpoint.open(directory: golden.directory)
         let contents = ModelContents(
-            architecture: "UniSpeechForCTC", config: checkpoint.config.raw, preprocessorConfig: checkpoint.preprocessorConfig,
-            vocabulary: nil, tokenizerConfig: nil, specialTokens: nil, source: .object([]),
-            weights: DamagedTensors(base: checkpoint.weights, damaged: "encoder.layers.0.feed_forward.output_dense.weight", factor: -1),
+            architecture: "UniSpeechForCTC", config: checkpoint.config,
+            sidecars: ModelSidecars([.preprocessorConfig: checkpoint.sidecars.preprocessorConfig].compactMapValues { $0 }),
+            source: .object([]),
+            weights: DamagedTensors(base: try CanonicalTensorSource(checkpoint.weights.source),
+                                    damaged: "encoder.layers.0.feed_forward.output_dense.weight", factor: -1),
             inputFiles: [])
         let path = scratch.file("damaged.unispeech")
-        try NativeConversion.write(contents, to: path, format: .f32)
+        try NativeModelWriter.write(contents, to: path, format: .f32)
         return (path, golden.directory)
     }
 
@@ -186,13 +195,13 @@ struct DamagedTensors: TensorSource {
         let vocabulary = try JSONValue.parse(#"{"<pad>": 0, "|": 1, "A": 2, "B": 3}"#, source: "vocab.json")
         var config = UniSpeechConfig()
         config.padTokenId = 0
-        let bundle = ModelBundle(config: config, featureExtractor: FeatureExtractorConfig(),
-                                 weights: InMemoryTensors(entries: []), vocabulary: vocabulary, description: "test")
+        let bundle = ModelBundle(config: config, weights: InMemoryTensors(entries: []),
+                                 sidecars: ModelSidecars([.vocabulary: vocabulary]), description: "test")
         let decoder = try GreedyCTCDecoder(bundle: bundle)
         // Wav2Vec2CTCTokenizer semantics: repeats grouped, <pad> dropped, "|" read as a space.
         #expect(decoder.decode([0, 2, 2, 0, 2, 1, 1, 3, 0, 3]) == "AA BB")
-        let bare = try GreedyCTCDecoder(bundle: ModelBundle(config: config, featureExtractor: FeatureExtractorConfig(),
-                                                        weights: InMemoryTensors(entries: []), description: "test"))
+        let bare = try GreedyCTCDecoder(bundle: ModelBundle(config: config, weights: InMemoryTensors(entries: []),
+                                                        sidecars: ModelSidecars(), description: "test"))
         #expect(bare.decode([0, 2, 2, 0, 2, 1, 1, 3]) == "2 2 1 3")
     }
 }

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 /// `unispeech run` reports: decoded answers against transformers' outputs, JSON against schemas/run-output.schema.json.
 struct RunOutputTests {
@@ -56,7 +63,7 @@ struct RunOutputTests {
         let report = try Self.run("golden/ctc_group_postln", ["audio/chirp-44k-stereo.wav", "golden/ctc_group_postln/input0.npy"])
         try Self.expectValid(report)
         #expect(report.meanings == [.none, .none])
-        let golden = AudioInputTests.golden
+        let golden = Fixtures.resampleGolden
         #expect(report.inputs[0].sampleCount == golden["resampled"]!.arrayValue!.count)
         #expect(report.inputs[0].sourceSampleRate == 44_100 && report.inputs[0].sourceChannels == 2)
         #expect(report.inputs[1].sourceSampleRate == nil)

@@ -9,11 +9,13 @@
 /* True when the AVX2 + FMA + F16C paths are used on this CPU. */
 int ck_has_avx2_f16c(void);
 
-/* dst[i] = (float)src[i] for IEEE half-precision bit patterns src. */
-void ck_f16_to_f32(const uint16_t *src, float *dst, size_t count);
-
-/* dst[i] = IEEE half-precision bits of src[i], rounded to nearest even. */
-void ck_f32_to_f16(const float *src, uint16_t *dst, size_t count);
+/* CPU features seen at run time, one bit each (0 on other architectures). */
+enum {
+    CK_CPU_AVX2 = 1 << 0, CK_CPU_FMA = 1 << 1, CK_CPU_F16C = 1 << 2, CK_CPU_AVX512F = 1 << 3,
+    CK_CPU_AVX512BW = 1 << 4, CK_CPU_AVX512VL = 1 << 5, CK_CPU_AVX512VNNI = 1 << 6, CK_CPU_AVXVNNI = 1 << 7,
+    CK_CPU_AVX512BF16 = 1 << 8, CK_CPU_AMX = 1 << 9
+};
+unsigned ck_cpu_features(void);
 
 /* Asymmetric per-row quantisation of x [rows, cols] (row stride ld) to q [rows, cols] in
    [0, qmax]: x ~ scale[r] * (q - zero_point[r]); the range always includes 0. */

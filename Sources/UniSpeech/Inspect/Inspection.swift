@@ -31,9 +31,6 @@ public struct InspectedModel: Sendable {
 
 /// Opens whatever `unispeech inspect` is pointed at.
 public enum Inspector {
-    /// Sidecar files of a HF directory that inspect lists when present.
-    static let sidecarFiles = ["preprocessor_config.json", "vocab.json", "tokenizer_config.json", "special_tokens_map.json"]
-
     /// Reads a HF directory, a single weight file or a .unispeech file; tensor bytes are not touched
     /// unless `checkChecksums` asks for a native file's crc32 check.
     public static func open(path: String, checkChecksums: Bool = false) throws -> InspectedModel {
@@ -48,15 +45,15 @@ public enum Inspector {
     }
 
     private static func openDirectory(_ directory: String) throws -> InspectedModel {
-        let configPath = directory + "/config.json"
+        let configPath = directory + "/" + HFCheckpoint.configFile
         let hasConfig = FileManager.default.fileExists(atPath: configPath)
-        let config = hasConfig ? try UniSpeechConfig.load(path: configPath) : nil
+        let config = hasConfig ? try UniSpeechConfig(json: try HFCheckpoint.readConfig(configPath), source: configPath) : nil
         let stored = try StoredWeights.open(directory: directory)
-        let sidecars = sidecarFiles.filter { FileManager.default.fileExists(atPath: directory + "/" + $0) }
+        let sidecars = ModelSidecars.File.allCases.map(\.rawValue).filter { FileManager.default.fileExists(atPath: directory + "/" + $0) }
         var extras: [(key: String, value: JSONValue)] = [("sidecar_files", .array(sidecars.map { .string($0) }))]
         extras += metadataExtras(stored.source)
         return InspectedModel(
-            path: directory, format: stored.layout.rawValue, files: (hasConfig ? ["config.json"] : []) + stored.files,
+            path: directory, format: stored.layout.rawValue, files: (hasConfig ? [HFCheckpoint.configFile] : []) + stored.files,
             config: config, tensors: stored.source.tensors, extras: extras,
             notes: (hasConfig ? [] : ["no config.json in the directory: architecture inferred from tensor names"])
                 + (try nonFiniteNotes(stored.source)))
@@ -123,28 +120,29 @@ public struct InspectReport: Sendable {
 
     private static func summary(of config: UniSpeechConfig, heads: [ModelHead]) -> [(key: String, value: JSONValue)] {
         func ints(_ values: [Int]) -> JSONValue { .array(values.map { .int(Int64($0)) }) }
+        typealias Key = UniSpeechConfig.Key
         var items: [(key: String, value: JSONValue)] = [
-            ("hidden_size", .int(Int64(config.hiddenSize))),
-            ("num_hidden_layers", .int(Int64(config.numHiddenLayers))),
-            ("num_attention_heads", .int(Int64(config.numAttentionHeads))),
-            ("intermediate_size", .int(Int64(config.intermediateSize))),
-            ("hidden_act", .string(config.hiddenAct)),
-            ("conv_dim", ints(config.convDim)),
-            ("conv_stride", ints(config.convStride)),
-            ("conv_kernel", ints(config.convKernel)),
-            ("feat_extract_norm", .string(config.featExtractNorm)),
-            ("do_stable_layer_norm", .bool(config.doStableLayerNorm)),
-            ("num_conv_pos_embeddings", .int(Int64(config.numConvPosEmbeddings))),
-            ("num_conv_pos_embedding_groups", .int(Int64(config.numConvPosEmbeddingGroups))),
+            (Key.hiddenSize, .int(Int64(config.hiddenSize))),
+            (Key.numHiddenLayers, .int(Int64(config.numHiddenLayers))),
+            (Key.numAttentionHeads, .int(Int64(config.numAttentionHeads))),
+            (Key.intermediateSize, .int(Int64(config.intermediateSize))),
+            (Key.hiddenAct, .string(config.hiddenAct)),
+            (Key.convDim, ints(config.convDim)),
+            (Key.convStride, ints(config.convStride)),
+            (Key.convKernel, ints(config.convKernel)),
+            (Key.featExtractNorm, .string(config.featExtractNorm)),
+            (Key.doStableLayerNorm, .bool(config.doStableLayerNorm)),
+            (Key.numConvPosEmbeddings, .int(Int64(config.numConvPosEmbeddings))),
+            (Key.numConvPosEmbeddingGroups, .int(Int64(config.numConvPosEmbeddingGroups))),
         ]
-        if heads.contains(.ctc) { items.append(("vocab_size", .int(Int64(config.vocabSize)))) }
+        if heads.contains(.ctc) { items.append((Key.vocabSize, .int(Int64(config.vocabSize)))) }
         if heads.contains(.classification) {
-            items.append(("num_labels", .int(Int64(config.numLabels))))
-            items.append(("use_weighted_layer_sum", .bool(config.useWeightedLayerSum)))
+            items.append((Key.numLabels, .int(Int64(config.numLabels))))
+            items.append((Key.useWeightedLayerSum, .bool(config.useWeightedLayerSum)))
         }
         if heads.contains(.pretraining) {
-            items.append(("num_codevector_groups", .int(Int64(config.numCodevectorGroups))))
-            items.append(("num_codevectors_per_group", .int(Int64(config.numCodevectorsPerGroup))))
+            items.append((Key.numCodevectorGroups, .int(Int64(config.numCodevectorGroups))))
+            items.append((Key.numCodevectorsPerGroup, .int(Int64(config.numCodevectorsPerGroup))))
         }
         return items
     }

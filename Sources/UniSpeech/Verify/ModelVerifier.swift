@@ -25,9 +25,19 @@ public struct VerifyRequest: Sendable {
     public var minCosine: Double?
     public var minArgmaxAgreement: Double?
     public var requireSameTranscripts: Bool
+    /// Threads and GEMM library of each model's engine.
+    public var threads: Int
+    public var gemm: GemmBackend
+    /// Told which head runs.
+    public var progress: ProgressHandler?
 
     public init(candidatePath: String, referencePath: String, audioPaths: [String] = [], minCosine: Double? = nil,
-                minArgmaxAgreement: Double? = nil, requireSameTranscripts: Bool = false) {
+                minArgmaxAgreement: Double? = nil, requireSameTranscripts: Bool = false,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn,
+                progress: ProgressHandler? = nil) {
+        self.threads = threads
+        self.gemm = gemm
+        self.progress = progress
         self.candidatePath = candidatePath
         self.referencePath = referencePath
         self.audioPaths = audioPaths
@@ -90,8 +100,8 @@ public enum ModelVerifier {
             try (bundle.weights as? NativeReader)?.checkChecksums()
             try FiniteCheck.requireFinite(bundle.weights, description: path)
         }
-        let candidate = try UniSpeechModel(bundle: candidateBundle)
-        let reference = try UniSpeechModel(bundle: referenceBundle)
+        let candidate = try UniSpeechModel(bundle: candidateBundle, engine: try ComputeEngine(threads: request.threads, backend: request.gemm))
+        let reference = try UniSpeechModel(bundle: referenceBundle, engine: try ComputeEngine(threads: request.threads, backend: request.gemm))
         guard candidate.availableHeads == reference.availableHeads else {
             throw VerifyError.headsDiffer(candidate: request.candidatePath, candidateHeads: candidate.availableHeads.map(\.rawValue),
                                           reference: request.referencePath, referenceHeads: reference.availableHeads.map(\.rawValue))
@@ -116,7 +126,7 @@ public enum ModelVerifier {
                                   thresholds: thresholds)
         var baseOutputs: (candidate: ModelOutput, reference: ModelOutput)?
         for (index, head) in reference.availableHeads.enumerated() {
-            Console.progress("[\(index + 1)/\(reference.availableHeads.count)] running the \(head.rawValue) head")
+            request.progress?(.step("[\(index + 1)/\(reference.availableHeads.count)] running the \(head.rawValue) head"))
             let c = try candidate.run(candidateBatch, head: head)
             let r = try reference.run(referenceBatch, head: head)
             if head == .base { baseOutputs = (c, r) }
@@ -135,20 +145,22 @@ public enum ModelVerifier {
                 report.agreements.append(agreement)
                 report.transcripts = transcripts
             case .classification:
-                let (ct, rt) = (c["logits"]!, r["logits"]!)
+                let (ct, rt) = (c[OutputName.logits]!, r[OutputName.logits]!)
                 let labels = rt.shape[1]
                 let agreeing = (0..<rt.shape[0]).filter { b in
-                    argmax(ct.values, offset: b * labels, count: labels) == argmax(rt.values, offset: b * labels, count: labels)
+                    let item = (b * labels)..<((b + 1) * labels)
+                    return HeadDecoding.argmax(ct.values, in: item) == HeadDecoding.argmax(rt.values, in: item)
                 }.count
                 report.agreements.append(ArgmaxAgreement(kind: .labels, agreeing: agreeing, total: rt.shape[0]))
             case .pretraining:
                 if let base = baseOutputs {
-                    report.agreements.append(try compareCodevectors(base.candidate, base.reference,
-                                                                    candidate: candidateBundle, reference: referenceBundle))
+                    let chosen = (try candidate.codevectorIndices(base.candidate), try reference.codevectorIndices(base.reference))
+                    report.agreements.append(ArgmaxAgreement(kind: .codevectors, agreeing: zip(chosen.0, chosen.1).filter { $0 == $1 }.count,
+                                                             total: chosen.1.count))
                 }
             }
         }
-        Console.progressDone()
+        request.progress?(.finished)
         report.failures = failures(of: report)
         return report
     }
@@ -185,7 +197,7 @@ public enum ModelVerifier {
     /// Frame argmax agreement over the real frames and the greedy transcript of each input.
     static func compareCTC(_ candidate: ModelOutput, _ reference: ModelOutput, inputs: [String], candidate candidateBundle: ModelBundle,
                            reference referenceBundle: ModelBundle) throws -> (ArgmaxAgreement, [TranscriptComparison]) {
-        let (ct, rt) = (candidate["logits"]!, reference["logits"]!)
+        let (ct, rt) = (candidate[OutputName.logits]!, reference[OutputName.logits]!)
         let (frames, vocabulary) = (rt.shape[1], rt.shape[2])
         let candidateDecoder = try GreedyCTCDecoder(bundle: candidateBundle)
         let referenceDecoder = try GreedyCTCDecoder(bundle: referenceBundle)
@@ -193,8 +205,8 @@ public enum ModelVerifier {
         var transcripts: [TranscriptComparison] = []
         for (b, length) in reference.frameLengths.enumerated() {
             let ids = (0..<min(length, frames)).map { t in
-                (argmax(ct.values, offset: (b * frames + t) * vocabulary, count: vocabulary),
-                 argmax(rt.values, offset: (b * frames + t) * vocabulary, count: vocabulary))
+                let row = ((b * frames + t) * vocabulary)..<((b * frames + t + 1) * vocabulary)
+                return (HeadDecoding.argmax(ct.values, in: row), HeadDecoding.argmax(rt.values, in: row))
             }
             agreement.total += ids.count
             agreement.agreeing += ids.filter { $0.0 == $0.1 }.count
@@ -202,41 +214,6 @@ public enum ModelVerifier {
                                                     reference: referenceDecoder.decode(ids.map(\.1))))
         }
         return (agreement, transcripts)
-    }
-
-    /// Codevector index agreement per group over the real frames: the eval-mode quantizer picks, per group,
-    /// the argmax of `quantizer.weight_proj` applied to extract_features.
-    static func compareCodevectors(_ candidate: ModelOutput, _ reference: ModelOutput, candidate candidateBundle: ModelBundle,
-                                   reference referenceBundle: ModelBundle) throws -> ArgmaxAgreement {
-        let groups = referenceBundle.config.numCodevectorGroups
-        let candidateIndices = try codevectorIndices(candidate, bundle: candidateBundle, groups: groups)
-        let referenceIndices = try codevectorIndices(reference, bundle: referenceBundle, groups: groups)
-        return ArgmaxAgreement(kind: .codevectors, agreeing: zip(candidateIndices, referenceIndices).filter { $0 == $1 }.count,
-                               total: referenceIndices.count)
-    }
-
-    /// The chosen codevector of every (real frame, group).
-    static func codevectorIndices(_ base: ModelOutput, bundle: ModelBundle, groups: Int) throws -> [Int] {
-        let weights = DequantizedTensorSource(bundle.weights)
-        let projection = try weights.floats("quantizer.weight_proj.weight")  // [G * V, C]
-        let bias = try weights.floats("quantizer.weight_proj.bias")  // [G * V]
-        let features = base["extract_features"]!  // [B, T, C]
-        let (frames, channels) = (features.shape[1], features.shape[2])
-        let perGroup = bias.count / groups
-        var indices: [Int] = []
-        var logits = [Float](repeating: 0, count: bias.count)  // [G * V]
-        for (b, length) in base.frameLengths.enumerated() {
-            for t in 0..<min(length, frames) {
-                let row = (b * frames + t) * channels
-                for output in 0..<bias.count {
-                    var sum = bias[output]
-                    for c in 0..<channels { sum += projection[output * channels + c] * features.values[row + c] }
-                    logits[output] = sum
-                }
-                for group in 0..<groups { indices.append(argmax(logits, offset: group * perGroup, count: perGroup)) }
-            }
-        }
-        return indices
     }
 
     /// One sentence per threshold the report misses.
@@ -255,12 +232,6 @@ public enum ModelVerifier {
             }
         }
         return failures
-    }
-
-    static func argmax(_ values: [Float], offset: Int, count: Int) -> Int {
-        var best = 0
-        for index in 1..<max(count, 1) where values[offset + index] > values[offset + best] { best = index }
-        return best
     }
 
     static func format(_ value: Double) -> String { String(format: "%.6g", value) }

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 @Suite struct InspectTests {
     static let schema = try! JSONSchemaValidator(path: Fixtures.root.deletingLastPathComponent().deletingLastPathComponent()

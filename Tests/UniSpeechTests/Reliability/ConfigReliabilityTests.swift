@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
 
 /// One broken config.json and the words its error must contain.
@@ -48,9 +49,9 @@ struct BrokenConfig: CustomTestStringConvertible, Sendable {
         }
         let configPath = scratch.file("config.json")
         do {
-            _ = try HFCheckpoint.open(directory: scratch.path)
+            _ = try ModelBundle.open(path: scratch.path)
             Issue.record("accepted a broken config (\(broken.name))")
-        } catch let error as ConfigError {
+        } catch let error as LocalizedError {
             let message = error.errorDescription ?? ""
             #expect(message.hasPrefix(configPath + ": "), "the error names config.json: \(message)")
             #expect(message.contains(broken.expected), "\(broken.name): \(message)")

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
 
 /// A valid .unispeech file (tiny-ctc converted to f32) and ways to break it.
 struct NativeSample {
@@ -109,6 +116,7 @@ struct BrokenNative: CustomTestStringConvertible, Sendable {
         do {
             let reader = try NativeReader(path: path)
             for info in reader.tensors { _ = try reader.bytes(of: info.name) }
+            _ = try ModelBundle.open(path: path)
             Issue.record("accepted a broken file (\(broken.name))")
         } catch let error as LocalizedError {
             let message = error.errorDescription ?? ""

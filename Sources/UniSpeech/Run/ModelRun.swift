@@ -1,0 +1,193 @@
+import Foundation
+
+/// Why `run` could not start.
+public enum RunError: LocalizedError, Equatable {
+    case inputTooShort(path: String, samples: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .inputTooShort(path, samples):
+            return "\(path): \(samples) samples are too short for the model's conv stack to give one frame"
+        }
+    }
+}
+
+/// What `unispeech run` asks for.
+public struct RunRequest: Sendable {
+    public var modelPath: String
+    public var inputPaths: [String]
+    /// nil: the model's default head.
+    public var head: ModelHead?
+    public var outputPath: String?
+    public var threads: Int
+    public var gemm: GemmBackend
+    /// Told about each input read and the forward pass.
+    public var progress: ProgressHandler?
+
+    public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil, threads: Int,
+                gemm: GemmBackend = .onednn, progress: ProgressHandler? = nil) {
+        self.modelPath = modelPath
+        self.inputPaths = inputPaths
+        self.head = head
+        self.outputPath = outputPath
+        self.threads = threads
+        self.gemm = gemm
+        self.progress = progress
+    }
+}
+
+/// Summary statistics of one output tensor.
+public struct TensorSummary: Sendable, Equatable {
+    public var name: String
+    public var shape: [Int]
+    public var minimum: Float
+    public var maximum: Float
+    public var mean: Float
+
+    init(_ tensor: NamedTensor) {
+        name = tensor.name
+        shape = tensor.shape
+        minimum = tensor.values.min() ?? 0
+        maximum = tensor.values.max() ?? 0
+        mean = tensor.values.isEmpty ? 0 : Float(tensor.values.reduce(0.0) { $0 + Double($1) } / Double(tensor.values.count))
+    }
+}
+
+/// The result of one `run`: the outputs, what they came from, and what they mean.
+public struct RunReport: Sendable {
+    public var request: RunRequest
+    public var head: ModelHead
+    /// The model's sampling rate; every input was brought to it.
+    public var samplingRate: Int
+    public var inputs: [InputInfo]
+    public var output: ModelOutput
+    /// Per input: transcript (CTC), classes (classification), or nothing beyond the summaries.
+    public var meanings: [InputMeaning]
+    /// Seconds of the forward pass.
+    public var seconds: Double
+    /// Seconds spent loading the model.
+    public var loadSeconds: Double
+    /// The engine that ran it, e.g. "onednn avx512_core_vnni, 2 threads".
+    public var engine: String
+
+    public var summaries: [TensorSummary] { output.tensors.map(TensorSummary.init) }
+
+    /// The pretraining head's codevector perplexity.
+    public var codevectorPerplexity: Float? { output["codevector_perplexity"]?.values.first }
+
+    /// Lines for people: transcripts, labels, or shapes and summaries.
+    public var text: String {
+        var lines = ["model \(request.modelPath), head \(head.rawValue), \(inputs.count) input(s), forward \(String(format: "%.3f", seconds)) s"]
+        for (index, input) in inputs.enumerated() {
+            switch meanings[index] {
+            case let .transcript(text, _):
+                lines.append("\(input.path): \(text)")
+            case let .classes(scores):
+                let ranked = scores.map { "\($0.label) \(String(format: "%.3f", $0.score))" }.joined(separator: ", ")
+                lines.append("\(input.path): \(scores.first?.label ?? "?")  (\(ranked))")
+            case .none:
+                lines.append("\(input.path): \(input.origin(samplingRate: samplingRate)), \(output.frameLengths[index]) frames")
+            }
+        }
+        if meanings.allSatisfy({ $0 == .none }) {
+            for summary in summaries {
+                lines.append("  \(summary.name) \(summary.shape): min \(summary.minimum), max \(summary.maximum), mean \(summary.mean)")
+            }
+        }
+        if let path = request.outputPath { lines.append("wrote \(path)") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The report as JSON for programs (schemas/run-output.schema.json).
+    public var json: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("model", .string(request.modelPath)),
+            ("head", .string(head.rawValue)),
+            ("sampling_rate", .int(Int64(samplingRate))),
+            ("seconds", .double(seconds)),
+            ("engine", .string(engine)),
+            ("inputs", .array(inputs.enumerated().map { index, input in
+                var entry: [(key: String, value: JSONValue)] = [
+                    ("path", .string(input.path)), ("samples", .int(Int64(input.sampleCount))),
+                    ("frames", .int(Int64(output.frameLengths[index]))),
+                    ("source_sampling_rate", input.sourceSampleRate.map { .double($0) } ?? .null),
+                    ("source_channels", input.sourceChannels.map { .int(Int64($0)) } ?? .null),
+                ]
+                switch meanings[index] {
+                case let .transcript(text, words):
+                    entry.append(("transcript", .string(text)))
+                    entry.append(("words", .array(words.map { word in
+                        .object([("word", .string(word.word)), ("start_frame", .int(Int64(word.startFrame))),
+                                 ("end_frame", .int(Int64(word.endFrame))), ("start_time", .double(word.startTime)),
+                                 ("end_time", .double(word.endTime))])
+                    })))
+                case let .classes(scores):
+                    entry.append(("label", .string(scores.first?.label ?? "")))
+                    entry.append(("scores", .array(scores.map { score in
+                        .object([("id", .int(Int64(score.id))), ("label", .string(score.label)), ("score", .double(score.score))])
+                    })))
+                case .none:
+                    break
+                }
+                return .object(entry)
+            })),
+            ("outputs", .array(summaries.map { summary in
+                .object([("name", .string(summary.name)), ("shape", .array(summary.shape.map { .int(Int64($0)) })),
+                         ("min", .double(Double(summary.minimum))), ("max", .double(Double(summary.maximum))),
+                         ("mean", .double(Double(summary.mean)))])
+            })),
+        ]
+        if let perplexity = codevectorPerplexity { members.append(("codevector_perplexity", .double(Double(perplexity)))) }
+        members.append(("output_file", request.outputPath.map { .string($0) } ?? .null))
+        return .object(members)
+    }
+}
+
+extension RunReport {
+    /// Load, forward and per-phase seconds as one JSON object (benchmarks/run.py reads it).
+    public var timings: JSONValue {
+        .object([("load_s", .double(loadSeconds)), ("forward_s", .double(seconds)), ("engine", .string(engine))]
+            + output.phaseSeconds.map { ($0.name + "_s", JSONValue.double($0.seconds)) })
+    }
+}
+
+/// Loads a model and inputs, runs one head on the padded batch, decodes it, and writes the outputs when asked.
+public enum ModelRun {
+    /// The model's own files (the path itself and, for a directory, the files in it), which `--output` must not replace.
+    private static func modelFiles(_ path: String) -> [String] {
+        [path] + ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
+    }
+
+    /// Runs `request` end to end.
+    public static func run(_ request: RunRequest) throws -> RunReport {
+        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm)
+        let head = request.head ?? model.model.defaultHead
+        var waveforms: [[Float]] = []
+        var inputs: [InputInfo] = []
+        for (index, path) in request.inputPaths.enumerated() {
+            request.progress?(.step("reading \(index + 1)/\(request.inputPaths.count) \(path)"))
+            let input = try model.load(path: path)
+            guard model.bundle.config.outputLength(forSamples: input.samples.count) > 0 else {
+                request.progress?(.finished)
+                throw RunError.inputTooShort(path: path, samples: input.samples.count)
+            }
+            waveforms.append(input.samples)
+            inputs.append(input.info)
+        }
+        request.progress?(.step("running \(head.rawValue) on \(waveforms.count) input(s)"))
+        let batch = model.batch(waveforms)
+        waveforms = []
+        let start = Date()
+        let output = try model.run(batch, head: head)
+        let seconds = Date().timeIntervalSince(start)
+        request.progress?(.finished)
+        if let path = request.outputPath {
+            try SafetensorsWriter.write(
+                output.tensors.map { SafetensorsWriter.Entry(name: $0.name, shape: $0.shape, floats: $0.values) },
+                metadata: [("head", head.rawValue)], to: path, inputs: request.inputPaths + modelFiles(request.modelPath))
+        }
+        return RunReport(request: request, head: head, samplingRate: model.samplingRate, inputs: inputs, output: output,
+                         meanings: try model.decode(output), seconds: seconds, loadSeconds: model.loadSeconds,
+                         engine: model.model.engine.summary)
+    }
+}

@@ -1,0 +1,268 @@
+import CKernels
+import UniSpeechCore
+
+/// Kernel size, stride, zero padding (each side) and dilation of a 1-D convolution: the one output-length formula.
+public struct ConvGeometry: Sendable, Equatable {
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    public let dilation: Int
+
+    public init(kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+    }
+
+    /// Output frames for `length` input frames (torch's Conv1d formula; 0 when the input is too short).
+    public func outputLength(_ length: Int) -> Int {
+        let span = dilation * (kernel - 1) + 1, padded = length + 2 * padding
+        return padded >= span ? (padded - span) / stride + 1 : 0
+    }
+}
+
+/// A 1-D convolution's weights on time-major data: f32 rearranged for GEMM, or int8 run as u8 x s8 products.
+public struct ConvWeights: Sendable {
+    enum Product: Sendable {
+        /// [outChannels, kernel, inChannels / groups]: each output channel's taps in the order they lie in a
+        /// time-major input window.
+        case float(FloatStorage)
+        /// s8 [outChannels, kernel * inChannels] in window order, one scale per output channel (ungrouped,
+        /// unpadded, undilated convs only).
+        case int8(Int8Weights)
+    }
+
+    public let inChannels: Int
+    public let outChannels: Int
+    public let groups: Int
+    public let geometry: ConvGeometry
+    let product: Product
+    /// [outChannels], or nil.
+    let bias: FloatStorage?
+
+    /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel], each tap
+    /// multiplied by `tapScales[tap]` when given (weight norm over every dim but the tap).
+    public init(torchWeight: FloatStorage, bias: FloatStorage?, inChannels: Int, outChannels: Int, geometry: ConvGeometry,
+                groups: Int = 1, tapScales: [Float]? = nil) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0, "channels must divide into groups")
+        let perGroup = inChannels / groups, kernel = geometry.kernel
+        precondition(torchWeight.count == outChannels * perGroup * kernel, "conv weight has the wrong size")
+        let scales = tapScales ?? [Float](repeating: 1, count: kernel)
+        precondition(scales.count == kernel, "one scale per tap")
+        let reordered = [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
+            torchWeight.withUnsafeBufferPointer { source in
+                scales.withUnsafeBufferPointer { scale in
+                    reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels,
+                                         inputs: perGroup, kernel: kernel) { value, tap in value * scale[tap] }
+                }
+            }
+            initialized = torchWeight.count
+        }
+        self.init(inChannels: inChannels, outChannels: outChannels, groups: groups, geometry: geometry,
+                  product: .float(FloatStorage(reordered)), bias: bias)
+    }
+
+    /// Builds from torch's Conv1d layout `torchWeight` s8 [outChannels, inChannels, kernel] with one scale per
+    /// output channel (`w[o, i, k] = q[o, i, k] * scales[o]`), reordered once to window order.
+    public init(int8Weight torchWeight: TensorBytes, scales: [Float], bias: FloatStorage?, inChannels: Int, outChannels: Int,
+                geometry: ConvGeometry) {
+        let count = outChannels * inChannels * geometry.kernel
+        precondition(torchWeight.count == count && scales.count == outChannels, "int8 conv weight has the wrong size")
+        precondition(geometry.padding == 0 && geometry.dilation == 1, "int8 convs are unpadded and undilated")
+        let reordered = [Int8](unsafeUninitializedCapacity: count) { target, initialized in
+            torchWeight.withUnsafeBytes { raw in
+                reorderToWindowOrder(raw.baseAddress!.assumingMemoryBound(to: Int8.self), into: target.baseAddress!,
+                                     outChannels: outChannels, inputs: inChannels, kernel: geometry.kernel) { value, _ in value }
+            }
+            initialized = count
+        }
+        self.init(inChannels: inChannels, outChannels: outChannels, groups: 1, geometry: geometry,
+                  product: .int8(Int8Weights(values: TensorBytes(values: reordered), scales: scales, outputs: outChannels,
+                                             inputs: geometry.kernel * inChannels)),
+                  bias: bias)
+    }
+
+    private init(inChannels: Int, outChannels: Int, groups: Int, geometry: ConvGeometry, product: Product, bias: FloatStorage?) {
+        precondition(bias.map { $0.count == outChannels } ?? true, "conv bias size")
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.groups = groups
+        self.geometry = geometry
+        self.product = product
+        self.bias = bias
+    }
+
+    /// Output frames for `length` input frames.
+    public func outputLength(_ length: Int) -> Int { geometry.outputLength(length) }
+
+    /// Weight norm as per-tap factors: weight = g * v / ||v|| with the norm over all dims except dim 2 (the tap),
+    /// v [out, in, kernel], g [kernel]; returns g[tap] / ||v[:, :, tap]||.
+    public static func weightNormScales(magnitude: [Float], direction: FloatStorage, kernel: Int) -> [Float] {
+        var squares = [Double](repeating: 0, count: kernel)
+        direction.withUnsafeBufferPointer { v in
+            squares.withUnsafeMutableBufferPointer { square in
+                let lanes = 4, vectorTaps = kernel / lanes * lanes
+                let sums = UnsafeMutableRawPointer(square.baseAddress!)
+                for start in stride(from: 0, to: v.count, by: kernel) {
+                    let row = UnsafeRawPointer(v.baseAddress! + start)
+                    // Four taps at a time (SIMD loads: ~3x the scalar loop); each tap's sum still adds the rows in order.
+                    for tap in stride(from: 0, to: vectorTaps, by: lanes) {
+                        let x = SIMD4<Double>(row.loadUnaligned(fromByteOffset: tap * MemoryLayout<Float>.stride, as: SIMD4<Float>.self))
+                        let offset = tap * MemoryLayout<Double>.stride
+                        sums.storeBytes(of: sums.loadUnaligned(fromByteOffset: offset, as: SIMD4<Double>.self) + x * x,
+                                        toByteOffset: offset, as: SIMD4<Double>.self)
+                    }
+                    for tap in vectorTaps..<kernel { square[tap] += Double(v[start + tap]) * Double(v[start + tap]) }
+                }
+            }
+        }
+        return (0..<kernel).map { Float(Double(magnitude[$0]) / squares[$0].squareRoot()) }
+    }
+}
+
+/// Copies torch's Conv1d weight layout [out, inputs, tap] into window order [out, tap, inputs] (each output channel's
+/// taps as they lie in a time-major input window), passing each value through `transform(value, tap)`.
+@inline(__always)
+private func reorderToWindowOrder<T>(_ source: UnsafePointer<T>, into target: UnsafeMutablePointer<T>, outChannels: Int,
+                                     inputs: Int, kernel: Int, _ transform: (T, Int) -> T) {
+    for out in 0..<outChannels {
+        let from = source + out * inputs * kernel  // [input, tap]
+        let to = target + out * kernel * inputs  // [tap, input]
+        // One output channel's block stays in cache; the inner loop runs along the longer side.
+        if kernel >= inputs {
+            for input in 0..<inputs {
+                for tap in 0..<kernel { to[tap * inputs + input] = transform(from[input * kernel + tap], tap) }
+            }
+        } else {
+            for tap in 0..<kernel {
+                for input in 0..<inputs { to[tap * inputs + input] = transform(from[input * kernel + tap], tap) }
+            }
+        }
+    }
+}
+
+extension KernelContext {
+    static let columnsSlot = WorkspaceSlot("kernels.im2col")
+    static let tapMajorSlot = WorkspaceSlot("kernels.tap-major-weights")
+
+    /// Upper bound on the im2col block, in floats; longer inputs are convolved in row blocks.
+    static let im2colBlockFloats = 1 << 22
+
+    /// Upper bound on one int8 conv block's window rows, in bytes of u8 codes: longer inputs run as several
+    /// products, so the scratch (codes and s32 products) does not grow with the input. Base model, 10 s: at
+    /// 1 thread 128 KB up to the whole input ran the same; at 2 threads blocks under 1 MB ran 2-3x slower
+    /// while 2 MB up to the whole input ran the same.
+    public static let int8ConvBlockBytes = 1 << 22
+
+    /// y[outLength, outChannels] = conv(x[length, inChannels]) time-major, into the first outLength rows of `y`;
+    /// returns outLength.
+    public func conv1d(_ x: Matrix, _ conv: ConvWeights, into y: MutableMatrix, int8BlockBytes: Int = int8ConvBlockBytes) throws -> Int {
+        precondition(x.columns == conv.inChannels && y.columns == conv.outChannels && x.isContiguous && y.isContiguous,
+                     "conv [\(conv.outChannels), \(conv.inChannels)] on [\(x.rows), \(x.columns)] into [\(y.rows), \(y.columns)]")
+        let outLength = conv.outputLength(x.rows)
+        precondition(y.rows >= outLength, "conv output needs \(outLength) rows, the view has \(y.rows)")
+        guard outLength > 0 else { return 0 }
+        let output = y.rows(0..<outLength)
+        let geometry = conv.geometry
+        let plain = geometry.padding == 0 && geometry.dilation == 1 && conv.groups == 1
+        try withOptionalPointer(conv.bias) { bias in
+            switch conv.product {
+            case let .int8(weights):
+                try int8Windows(x, conv, weights, bias: bias, into: output, blockBytes: int8BlockBytes)
+            case let .float(weights):
+                if plain && conv.inChannels == 1 {
+                    weights.withUnsafeBufferPointer { mono(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
+                } else if plain {
+                    try weights.withUnsafeBufferPointer { try strided(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
+                } else {
+                    try weights.withUnsafeBufferPointer { try im2col(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
+                }
+            }
+        }
+        return outLength
+    }
+
+    /// Unpadded conv of a single-channel signal (the first layer on raw audio), vectorised over output channels:
+    /// its GEMM would have K = kernel, far too small to run near peak.
+    private func mono(_ x: Matrix, _ conv: ConvWeights, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                      into y: MutableMatrix) {
+        let cout = conv.outChannels, kernel = conv.geometry.kernel, stride = conv.geometry.stride
+        let tapMajor = workspace.floats(Self.tapMajorSlot, count: kernel * cout)  // [kernel, cout] of [cout, kernel]
+        for index in 0..<(kernel * cout) { tapMajor[index] = weights[(index % cout) * kernel + index / cout] }
+        forEachRowBlock(y.rows) { frames in
+            ck_conv1d_mono(x.base + frames.lowerBound * stride, frames.count, kernel, stride, tapMajor, bias, cout,
+                           y.base + frames.lowerBound * cout)
+        }
+    }
+
+    /// Unpadded, ungrouped conv without im2col: on time-major x the taps of output frame t are the contiguous
+    /// values x[t * stride ..< t * stride + kernel, :], so each run of `stride` taps is a plain matrix with row
+    /// stride stride * cin, multiplied straight from x.
+    private func strided(_ x: Matrix, _ conv: ConvWeights, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                         into y: MutableMatrix) throws {
+        let cin = conv.inChannels, cout = conv.outChannels, kernel = conv.geometry.kernel, step = conv.geometry.stride
+        let rowWidth = kernel * cin
+        for firstTap in stride(from: 0, to: kernel, by: step) {
+            let taps = min(step, kernel - firstTap)
+            // The windows' taps firstTap ..< firstTap + taps: [outLength, taps * cin] with row stride stride * cin.
+            let windows = Matrix(x.base + firstTap * cin, rows: y.rows, columns: taps * cin, rowStride: step * cin)
+            let w = Matrix(weights + firstTap * cin, rows: cout, columns: taps * cin, rowStride: rowWidth)
+            // y[outLength, cout] (+)= windows W_taps[cout, taps * cin]ᵀ (+ bias, once)
+            try gemm(windows, RightOperand(matrix: w, transposed: true), bias: firstTap == 0 ? bias : nil,
+                     accumulate: firstTap > 0, into: y)
+        }
+    }
+
+    /// Padded, grouped or dilated conv: each group's input windows are copied into rows (im2col) in blocks of
+    /// rows, one GEMM per (group, block).
+    private func im2col(_ x: Matrix, _ conv: ConvWeights, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        into y: MutableMatrix) throws {
+        let geometry = conv.geometry, length = x.rows, cin = conv.inChannels
+        let groupIn = cin / conv.groups, groupOut = conv.outChannels / conv.groups
+        let rowWidth = geometry.kernel * groupIn
+        let blockRows = max(1, min(y.rows, Self.im2colBlockFloats / rowWidth))
+        let columns = workspace.floats(Self.columnsSlot, count: blockRows * rowWidth)  // [blockRows, kernel * groupIn]
+        for group in 0..<conv.groups {
+            let w = Matrix(weights + group * groupOut * rowWidth, rows: groupOut, columns: rowWidth)  // [groupOut, kernel * groupIn]
+            for start in stride(from: 0, to: y.rows, by: blockRows) {
+                let rows = min(blockRows, y.rows - start)
+                // columns[r, tap * groupIn + c] = x[(start + r) * stride + tap * dilation - padding, group * groupIn + c]
+                forEachRowBlock(rows) { block in
+                    for r in block {
+                        let first = (start + r) * geometry.stride - geometry.padding
+                        for tap in 0..<geometry.kernel {
+                            let destination = columns + r * rowWidth + tap * groupIn
+                            let time = first + tap * geometry.dilation
+                            if time < 0 || time >= length {
+                                destination.update(repeating: 0, count: groupIn)
+                            } else {
+                                destination.update(from: x.base + time * x.rowStride + group * groupIn, count: groupIn)
+                            }
+                        }
+                    }
+                }
+                // y[start ..< start + rows, group] = columns W_groupᵀ + bias_group
+                try gemm(Matrix(columns, rows: rows, columns: rowWidth), RightOperand(matrix: w, transposed: true),
+                         bias: bias.map { $0 + group * groupOut },
+                         into: y.rows(start..<(start + rows)).columns((group * groupOut)..<((group + 1) * groupOut)))
+            }
+        }
+    }
+
+    /// int8 conv: the window of output frame t is the contiguous run x[t * stride ..< t * stride + kernel, :], so
+    /// the windows are the rows (row stride stride * inChannels, overlapping when kernel > stride) of an int8
+    /// product that quantises each row on its own: every window gets its own scale and zero point, which factor
+    /// out of its own dot products, and no im2col copy is made. Blocks hold up to `blockBytes` of codes.
+    private func int8Windows(_ x: Matrix, _ conv: ConvWeights, _ weights: Int8Weights, bias: UnsafePointer<Float>?,
+                             into y: MutableMatrix, blockBytes: Int) throws {
+        let windowStride = conv.geometry.stride * conv.inChannels
+        let blockRows = max(1, min(y.rows, blockBytes / weights.inputs))
+        for start in stride(from: 0, to: y.rows, by: blockRows) {
+            let rows = min(blockRows, y.rows - start)
+            // y[rows, cout] = windows[rows, kernel * cin] W[cout, kernel * cin]ᵀ + bias
+            let windows = Matrix(x.base + start * windowStride, rows: rows, columns: weights.inputs, rowStride: windowStride)
+            try int8Product(windows, weights, bias: bias, into: y.rows(start..<(start + rows)))
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import COpenBLAS
+
+/// The right-hand operand of a product: a matrix as stored, and whether the product reads it transposed
+/// (torch Linear weights W [N, K] give x Wᵀ).
+struct RightOperand {
+    let matrix: Matrix
+    let transposed: Bool
+
+    /// K, the inner dimension.
+    var inner: Int { transposed ? matrix.columns : matrix.rows }
+    /// N, the output columns.
+    var outer: Int { transposed ? matrix.rows : matrix.columns }
+}
+
+extension KernelContext {
+    /// c[M, N] = a[M, K] · b (+ bias[N]) (+ c's own values when `accumulate`), on the engine's backend and threads.
+    func gemm(_ a: Matrix, _ b: RightOperand, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
+              into c: MutableMatrix) throws {
+        try batchedGemm(batch: 1, a, batchStride: 0, b, batchStride: 0, bias: bias, accumulate: accumulate,
+                        into: c, batchStride: 0)
+    }
+
+    /// For each i < batch: c_i = a_i · b_i (+ bias) (+ c_i), where operand_i starts `batchStride` floats after
+    /// operand_(i-1) (e.g. the heads of attention, whose matrices interleave in [T, heads * d]).
+    func batchedGemm(batch: Int, _ a: Matrix, batchStride aStride: Int, _ b: RightOperand, batchStride bStride: Int,
+                     bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
+                     into c: MutableMatrix, batchStride cStride: Int) throws {
+        let m = a.rows, k = a.columns, n = b.outer
+        precondition(b.inner == k && c.rows == m && c.columns == n,
+                     "gemm shapes [\(m), \(k)] x [\(b.inner), \(n)] -> [\(c.rows), \(c.columns)]")
+        guard m > 0, n > 0, batch > 0 else { return }
+        switch engine.backend {
+        case .onednn:
+            let shape = MatmulShape(
+                batch: batch, m: m, n: n, k: k,
+                a: OperandLayout(type: .f32, batchStride: aStride, rowStride: a.rowStride, columnStride: 1),
+                b: b.transposed
+                    ? OperandLayout(type: .f32, batchStride: bStride, rowStride: 1, columnStride: b.matrix.rowStride)
+                    : OperandLayout(type: .f32, batchStride: bStride, rowStride: b.matrix.rowStride, columnStride: 1),
+                c: OperandLayout(type: .f32, batchStride: cStride, rowStride: c.rowStride, columnStride: 1),
+                bias: bias != nil, accumulate: accumulate, threads: threads)
+            try execute(try engine.onednn.matmul(shape),
+                        MatmulOperands(a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base), c: UnsafeMutableRawPointer(c.base),
+                                       bias: bias))
+        case .openblas:
+            if batch == 1 {
+                forEachRowBlock(m) { rows in
+                    blasGemm(a.rows(rows), b, bias: bias, accumulate: accumulate, into: c.rows(rows))
+                }
+            } else {
+                forEachShare(batch) { _, items in
+                    for i in items {
+                        blasGemm(Matrix(a.base + i * aStride, rows: m, columns: k, rowStride: a.rowStride),
+                                 RightOperand(matrix: Matrix(b.matrix.base + i * bStride, rows: b.matrix.rows,
+                                                             columns: b.matrix.columns, rowStride: b.matrix.rowStride),
+                                              transposed: b.transposed),
+                                 bias: bias, accumulate: accumulate,
+                                 into: MutableMatrix(c.base + i * cStride, rows: m, columns: n, rowStride: c.rowStride))
+                    }
+                }
+            }
+        }
+    }
+
+    /// One single-threaded sgemm (the engine splits the work among its threads).
+    private func blasGemm(_ a: Matrix, _ b: RightOperand, bias: UnsafePointer<Float>?, accumulate: Bool, into c: MutableMatrix) {
+        if let bias {
+            c.forEachRow { _, row in
+                if accumulate {
+                    for j in row.indices { row[j] += bias[j] }
+                } else {
+                    row.baseAddress!.update(from: bias, count: row.count)
+                }
+            }
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, b.transposed ? CblasTrans : CblasNoTrans,
+                    Int32(a.rows), Int32(c.columns), Int32(a.columns), 1, a.base, Int32(a.rowStride),
+                    b.matrix.base, Int32(b.matrix.rowStride), bias != nil || accumulate ? 1 : 0, c.base, Int32(c.rowStride))
+    }
+}

@@ -1,0 +1,272 @@
+import CDNNL
+import Synchronization
+
+/// Throws `KernelError.onednn` naming `operation` unless `status` is success.
+func check(_ status: dnnl_status_t, _ operation: @autoclosure () -> String) throws {
+    guard status == dnnl_success else { throw KernelError.onednn(operation: operation(), status: Int(status.rawValue)) }
+}
+
+/// Element types of the matmul operands.
+enum OnednnType: Hashable {
+    case f32, u8, s8, s32
+
+    var dnnl: dnnl_data_type_t {
+        switch self {
+        case .f32: return dnnl_f32
+        case .u8: return dnnl_u8
+        case .s8: return dnnl_s8
+        case .s32: return dnnl_s32
+        }
+    }
+}
+
+/// One operand of a (batched) matmul: element type and strides in elements (batch, row, column).
+struct OperandLayout: Hashable {
+    var type: OnednnType
+    var batchStride: Int
+    var rowStride: Int
+    var columnStride: Int
+}
+
+/// Everything that makes a matmul primitive: C[batch, M, N] = A[batch, M, K] B[batch, K, N] (+ bias[N]) (+ C),
+/// optionally scaled per column of C (int8 dequantisation) and offset by a zero point of A.
+struct MatmulShape: Hashable {
+    var batch: Int
+    var m: Int
+    var n: Int
+    var k: Int
+    var a: OperandLayout
+    var b: OperandLayout
+    var c: OperandLayout
+    var bias: Bool
+    /// Adds the product to C's values instead of replacing them (a sum post-op).
+    var accumulate: Bool
+    /// Multiplies each column n of the product by a scale given at run time (output scales, mask over N).
+    var columnScales: Bool = false
+    /// Subtracts a zero point given at run time from every A value (int8 activations).
+    var sourceZeroPoint: Bool = false
+    /// Multiplies row m of the (scaled) product by a value given at run time, then adds the bias (binary
+    /// post-ops on [M, 1] and [1, N] tensors; the bias is then not the primitive's own bias argument).
+    var rowScalesThenBias: Bool = false
+    /// Threads the primitive is made for and runs on.
+    var threads: Int
+
+    /// dims [batch, rows, columns] (2-D when batch is 1) of an operand.
+    fileprivate func descriptor(_ layout: OperandLayout, rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
+        var desc = dnnl_memory_desc_t()
+        if batch == 1 {
+            var dims: [dnnl_dim_t] = [dnnl_dim_t(rows), dnnl_dim_t(columns)]
+            var strides: [dnnl_dim_t] = [dnnl_dim_t(layout.rowStride), dnnl_dim_t(layout.columnStride)]
+            try check(dnnl_memory_desc_init_by_strides(&desc, 2, &dims, layout.type.dnnl, &strides), "memory descriptor")
+        } else {
+            var dims: [dnnl_dim_t] = [dnnl_dim_t(batch), dnnl_dim_t(rows), dnnl_dim_t(columns)]
+            var strides: [dnnl_dim_t] = [dnnl_dim_t(layout.batchStride), dnnl_dim_t(layout.rowStride), dnnl_dim_t(layout.columnStride)]
+            try check(dnnl_memory_desc_init_by_strides(&desc, 3, &dims, layout.type.dnnl, &strides), "memory descriptor")
+        }
+        return desc
+    }
+
+    /// A dense f32 descriptor of `dims` padded with leading ones to the matmul's rank.
+    fileprivate func vectorDescriptor(rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
+        var desc = dnnl_memory_desc_t()
+        var dims: [dnnl_dim_t] = batch == 1 ? [dnnl_dim_t(rows), dnnl_dim_t(columns)] : [1, dnnl_dim_t(rows), dnnl_dim_t(columns)]
+        try check(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), &dims, dnnl_f32, batch == 1 ? dnnl_ab : dnnl_abc),
+                  "memory descriptor")
+        return desc
+    }
+}
+
+/// A matmul primitive with the descriptors of its operands and the scratchpad it needs.
+final class MatmulPrimitive: @unchecked Sendable {
+    let shape: MatmulShape
+    let primitive: dnnl_primitive_t
+    let a: dnnl_memory_desc_t
+    let b: dnnl_memory_desc_t
+    let c: dnnl_memory_desc_t
+    let bias: dnnl_memory_desc_t?
+    let rowVector: dnnl_memory_desc_t?
+    let columnVector: dnnl_memory_desc_t?
+    let scratchpad: dnnl_memory_desc_t
+    let scratchpadBytes: Int
+    /// oneDNN's name for the implementation it chose (e.g. "brg:avx512_core_vnni").
+    let implementation: String
+
+    init(shape: MatmulShape, engine: dnnl_engine_t) throws {
+        self.shape = shape
+        a = try shape.descriptor(shape.a, rows: shape.m, columns: shape.k)
+        b = try shape.descriptor(shape.b, rows: shape.k, columns: shape.n)
+        c = try shape.descriptor(shape.c, rows: shape.m, columns: shape.n)
+        let ownBias = shape.bias && !shape.rowScalesThenBias
+        bias = ownBias ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
+        rowVector = shape.rowScalesThenBias ? try shape.vectorDescriptor(rows: shape.m, columns: 1) : nil
+        columnVector = shape.rowScalesThenBias && shape.bias ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
+
+        var attributes: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attributes), "attributes")
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
+        if shape.columnScales {
+            try check(dnnl_primitive_attr_set_output_scales(attributes, 1, 1 << (shape.batch == 1 ? 1 : 2), [unispeech_dnnl_runtime_f32()]),
+                      "output scales")
+        }
+        if shape.sourceZeroPoint {
+            try check(dnnl_primitive_attr_set_zero_points(attributes, DNNL_ARG_SRC, 1, 0, [unispeech_dnnl_runtime_s32()]), "zero points")
+        }
+        var postOps: dnnl_post_ops_t?
+        try check(dnnl_post_ops_create(&postOps), "post-ops")
+        defer { dnnl_post_ops_destroy(postOps) }
+        if shape.accumulate { try check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op") }
+        if var rowVector {
+            try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &rowVector), "row scale post-op")
+            if var columnVector { try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_add, &columnVector), "bias post-op") }
+        }
+        try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set post-ops")
+
+        var desc = dnnl_matmul_desc_t()
+        var (a, b, c) = (self.a, self.b, self.c)
+        if var bias {
+            try check(dnnl_matmul_desc_init(&desc, &a, &b, &bias, &c), "matmul descriptor")
+        } else {
+            try check(dnnl_matmul_desc_init(&desc, &a, &b, nil, &c), "matmul descriptor")
+        }
+        var primitiveDesc: dnnl_primitive_desc_t?
+        try check(dnnl_primitive_desc_create(&primitiveDesc, &desc, attributes, engine, nil),
+                  "matmul \(shape.batch)x\(shape.m)x\(shape.k)x\(shape.n)")
+        defer { dnnl_primitive_desc_destroy(primitiveDesc) }
+        var name: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(primitiveDesc, dnnl_query_impl_info_str, 0, &name)
+        implementation = name.map { String(cString: $0) } ?? "unknown"
+        scratchpad = dnnl_primitive_desc_query_md(primitiveDesc, dnnl_query_scratchpad_md, 0).pointee
+        var scratchpadDesc = scratchpad
+        scratchpadBytes = dnnl_memory_desc_get_size(&scratchpadDesc)
+        var primitive: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&primitive, primitiveDesc), "matmul primitive")
+        self.primitive = primitive!
+    }
+
+    deinit { dnnl_primitive_destroy(primitive) }
+}
+
+/// oneDNN's CPU engine and the matmul primitives made on it, the least recently used evicted past `capacity`.
+final class OnednnEngine: @unchecked Sendable {
+    let engine: dnnl_engine_t
+    private let capacity: Int
+    private let cache = Mutex<PrimitiveCache>(PrimitiveCache())
+
+    private struct PrimitiveCache {
+        var entries: [MatmulShape: (primitive: MatmulPrimitive, lastUse: Int)] = [:]
+        var clock = 0
+    }
+
+    init(cacheCapacity: Int) throws {
+        var engine: dnnl_engine_t?
+        try check(dnnl_engine_create(&engine, dnnl_cpu, 0), "CPU engine")
+        self.engine = engine!
+        capacity = max(1, cacheCapacity)
+    }
+
+    deinit { dnnl_engine_destroy(engine) }
+
+    /// Primitives currently cached.
+    var cachedPrimitives: Int { cache.withLock { $0.entries.count } }
+
+    /// The primitive for `shape`, made (outside the lock) on first use.
+    func matmul(_ shape: MatmulShape) throws -> MatmulPrimitive {
+        if let found = cache.withLock({ cache -> MatmulPrimitive? in
+            guard let entry = cache.entries[shape] else { return nil }
+            cache.clock += 1
+            cache.entries[shape] = (entry.primitive, cache.clock)
+            return entry.primitive
+        }) {
+            return found
+        }
+        omp_set_num_threads(Int32(shape.threads))
+        let made = try MatmulPrimitive(shape: shape, engine: engine)
+        return cache.withLock { cache in
+            cache.clock += 1
+            if cache.entries[shape] == nil, cache.entries.count >= capacity,
+               let oldest = cache.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+                cache.entries[oldest] = nil
+            }
+            let kept = cache.entries[shape]?.primitive ?? made
+            cache.entries[shape] = (kept, cache.clock)
+            return kept
+        }
+    }
+}
+
+/// A oneDNN stream for the calls of one thread.
+final class OnednnStream {
+    let stream: dnnl_stream_t
+
+    init(_ engine: OnednnEngine) throws {
+        var stream: dnnl_stream_t?
+        try check(dnnl_stream_create(&stream, engine.engine, dnnl_stream_default_flags.rawValue), "stream")
+        self.stream = stream!
+    }
+
+    deinit { dnnl_stream_destroy(stream) }
+}
+
+/// Run-time operands of one matmul execution.
+struct MatmulOperands {
+    var a: UnsafeRawPointer
+    var b: UnsafeRawPointer
+    var c: UnsafeMutableRawPointer
+    /// [N] f32, when the shape has a bias.
+    var bias: UnsafePointer<Float>? = nil
+    /// [N] f32, when the shape has column scales.
+    var columnScales: UnsafePointer<Float>? = nil
+    /// The zero point of A, when the shape has one.
+    var sourceZeroPoint: Int32 = 0
+    /// [M] f32, when the shape scales rows.
+    var rowScales: UnsafePointer<Float>? = nil
+}
+
+extension KernelContext {
+    static let scratchpadSlot = WorkspaceSlot("kernels.onednn-scratchpad")
+
+    /// Runs `primitive` on `operands` on this context's stream with the primitive's thread count.
+    func execute(_ primitive: MatmulPrimitive, _ operands: MatmulOperands) throws {
+        let shape = primitive.shape, engine = self.engine.onednn.engine
+        var memories: [dnnl_memory_t] = []
+        defer { for memory in memories { dnnl_memory_destroy(memory) } }
+        var arguments: [dnnl_exec_arg_t] = []
+        func add(_ argument: Int32, _ desc: dnnl_memory_desc_t, _ handle: UnsafeRawPointer?) throws {
+            guard let handle else { preconditionFailure("matmul operand \(argument) missing for its shape") }
+            var desc = desc
+            var memory: dnnl_memory_t?
+            try check(dnnl_memory_create(&memory, &desc, engine, UnsafeMutableRawPointer(mutating: handle)), "memory")
+            memories.append(memory!)
+            arguments.append(dnnl_exec_arg_t(arg: argument, memory: memory))
+        }
+        func vector(_ count: Int, _ type: dnnl_data_type_t) throws -> dnnl_memory_desc_t {
+            var desc = dnnl_memory_desc_t()
+            var dims: [dnnl_dim_t] = [dnnl_dim_t(count)]
+            try check(dnnl_memory_desc_init_by_tag(&desc, 1, &dims, type, dnnl_a), "vector descriptor")
+            return desc
+        }
+        try add(DNNL_ARG_SRC, primitive.a, operands.a)
+        try add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
+        try add(DNNL_ARG_DST, primitive.c, UnsafeRawPointer(operands.c))
+        if let desc = primitive.bias { try add(DNNL_ARG_BIAS, desc, operands.bias) }
+        if shape.columnScales { try add(DNNL_ARG_ATTR_OUTPUT_SCALES, try vector(shape.n, dnnl_f32), operands.columnScales) }
+        var zeroPoint = operands.sourceZeroPoint
+        try withUnsafePointer(to: &zeroPoint) { zero in
+            if shape.sourceZeroPoint { try add(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, try vector(1, dnnl_s32), zero) }
+            if let desc = primitive.rowVector {
+                let first = shape.accumulate ? 1 : 0  // the sum post-op comes first
+                try add(unispeech_dnnl_post_op_argument(Int32(first)) | DNNL_ARG_SRC_1, desc, operands.rowScales)
+                if let desc = primitive.columnVector {
+                    try add(unispeech_dnnl_post_op_argument(Int32(first + 1)) | DNNL_ARG_SRC_1, desc, operands.bias)
+                }
+            }
+            if primitive.scratchpadBytes > 0 {
+                try add(DNNL_ARG_SCRATCHPAD, primitive.scratchpad, workspace.bytes(Self.scratchpadSlot, count: primitive.scratchpadBytes))
+            }
+            omp_set_num_threads(Int32(shape.threads))
+            try check(dnnl_primitive_execute(primitive.primitive, stream.stream, Int32(arguments.count), arguments), "matmul")
+            try check(dnnl_stream_wait(stream.stream), "stream wait")
+        }
+    }
+}

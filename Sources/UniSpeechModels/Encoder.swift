@@ -1,0 +1,142 @@
+import UniSpeechKernels
+
+/// Multi-head self-attention with padded keys masked (UniSpeechAttention).
+struct SelfAttention {
+    let query: LinearWeights
+    let key: LinearWeights
+    let value: LinearWeights
+    let output: LinearWeights
+    let heads: Int
+
+    static let slots = (query: WorkspaceSlot("attention.query"), key: WorkspaceSlot("attention.key"),
+                        value: WorkspaceSlot("attention.value"), context: WorkspaceSlot("attention.context"))
+
+    init(config: UniSpeechConfig, prefix: String, weights: WeightLoader) throws {
+        let hidden = config.hiddenSize
+        query = try weights.linear(prefix + ".q_proj", out: hidden, in: hidden)
+        key = try weights.linear(prefix + ".k_proj", out: hidden, in: hidden)
+        value = try weights.linear(prefix + ".v_proj", out: hidden, in: hidden)
+        output = try weights.linear(prefix + ".out_proj", out: hidden, in: hidden)
+        heads = config.numAttentionHeads
+    }
+
+    /// out[B * T, H] of x[B * T, H]; keys at frames >= keyLengths[b] are ignored.
+    func callAsFunction(_ x: Matrix, batch: Int, keyLengths: [Int], into out: MutableMatrix, context: KernelContext) throws {
+        let rows = x.rows, width = query.outFeatures
+        let q = context.buffer(Self.slots.query, rows: rows, columns: width)
+        let k = context.buffer(Self.slots.key, rows: rows, columns: width)
+        let v = context.buffer(Self.slots.value, rows: rows, columns: width)
+        let attended = context.buffer(Self.slots.context, rows: rows, columns: width)
+        try context.linear(x, query, into: q)  // [B * T, H]
+        try context.linear(x, key, into: k)
+        try context.linear(x, value, into: v)
+        try context.attention(q: q.readOnly, k: k.readOnly, v: v.readOnly, batch: batch, heads: heads, keyLengths: keyLengths,
+                              into: attended)  // [B * T, H]
+        try context.linear(attended.readOnly, output, into: out)  // [B * T, H]
+    }
+}
+
+/// Linear -> activation -> Linear (UniSpeechFeedForward).
+struct FeedForward {
+    let intermediate: LinearWeights
+    let output: LinearWeights
+    let activation: Activation
+
+    static let inner = WorkspaceSlot("feed-forward.inner")
+
+    init(config: UniSpeechConfig, prefix: String, weights: WeightLoader) throws {
+        intermediate = try weights.linear(prefix + ".intermediate_dense", out: config.intermediateSize, in: config.hiddenSize)
+        output = try weights.linear(prefix + ".output_dense", out: config.hiddenSize, in: config.intermediateSize)
+        activation = config.hiddenActivation
+    }
+
+    /// out[rows, H] of x[rows, H].
+    func callAsFunction(_ x: Matrix, into out: MutableMatrix, context: KernelContext) throws {
+        let inner = context.buffer(Self.inner, rows: x.rows, columns: intermediate.outFeatures)
+        try context.linear(x, intermediate, into: inner)  // [rows, I]
+        context.apply(activation, to: inner)
+        try context.linear(inner.readOnly, output, into: out)  // [rows, H]
+    }
+}
+
+/// One transformer layer; post-LN (UniSpeechEncoderLayer) or pre-LN (UniSpeechEncoderLayerStableLayerNorm).
+struct EncoderLayer {
+    let attention: SelfAttention
+    let attentionNorm: NormWeights
+    let feedForward: FeedForward
+    let finalNorm: NormWeights
+    let preNorm: Bool
+
+    static let slots = (sublayer: WorkspaceSlot("encoder-layer.sublayer-output"), normed: WorkspaceSlot("encoder-layer.normed"))
+
+    init(config: UniSpeechConfig, index: Int, weights: WeightLoader) throws {
+        let prefix = "encoder.layers.\(index)"
+        attention = try SelfAttention(config: config, prefix: prefix + ".attention", weights: weights)
+        attentionNorm = try weights.norm(prefix + ".layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
+        feedForward = try FeedForward(config: config, prefix: prefix + ".feed_forward", weights: weights)
+        finalNorm = try weights.norm(prefix + ".final_layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
+        preNorm = config.doStableLayerNorm
+    }
+
+    /// Updates the hidden state h[B * T, H] in place.
+    func callAsFunction(_ h: MutableMatrix, batch: Int, keyLengths: [Int], context: KernelContext) throws {
+        let delta = context.buffer(Self.slots.sublayer, rows: h.rows, columns: h.columns)  // [B * T, H]
+        if preNorm {
+            let normed = context.buffer(Self.slots.normed, rows: h.rows, columns: h.columns)
+            context.layerNorm(h.readOnly, attentionNorm, into: normed)
+            try attention(normed.readOnly, batch: batch, keyLengths: keyLengths, into: delta, context: context)
+            context.add(delta.readOnly, into: h)
+            context.layerNorm(h.readOnly, finalNorm, into: normed)
+            try feedForward(normed.readOnly, into: delta, context: context)
+            context.add(delta.readOnly, into: h)
+            return
+        }
+        try attention(h.readOnly, batch: batch, keyLengths: keyLengths, into: delta, context: context)
+        context.add(delta.readOnly, into: h)
+        context.layerNorm(h, attentionNorm)
+        try feedForward(h.readOnly, into: delta, context: context)
+        context.add(delta.readOnly, into: h)
+        context.layerNorm(h, finalNorm)
+    }
+}
+
+/// Positional conv, layer norm and the transformer layers (UniSpeechEncoder / UniSpeechEncoderStableLayerNorm).
+struct Encoder {
+    let positionalEmbedding: PositionalConvEmbedding
+    let norm: NormWeights
+    let layers: [EncoderLayer]
+    let stableLayerNorm: Bool
+
+    static let hidden = WorkspaceSlot("encoder.hidden")
+
+    init(config: UniSpeechConfig, weights: WeightLoader) throws {
+        positionalEmbedding = try PositionalConvEmbedding(config: config, weights: weights)
+        norm = try weights.norm("encoder.layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
+        layers = try (0..<config.numHiddenLayers).map { try EncoderLayer(config: config, index: $0, weights: weights) }
+        stableLayerNorm = config.doStableLayerNorm
+    }
+
+    /// The last hidden state [B * T, H] of projected features x[B * T, H], and the hidden states transformers
+    /// records (the first layer's input, then each layer's output) when `recordHiddenStates`.
+    /// `frameLengths` masks padded frames (zeroed before the positional conv, ignored as keys) when given.
+    func callAsFunction(_ x: Matrix, batch: Int, frameLengths: [Int]?, recordHiddenStates: Bool,
+                        context: KernelContext) throws -> (last: [Float], hiddenStates: [[Float]]) {
+        let frames = x.rows / batch
+        let h = context.buffer(Self.hidden, rows: x.rows, columns: x.columns)  // [B * T, H]
+        h.copy(from: x)
+        for b in 0..<batch {
+            let item = h.rows((b * frames)..<((b + 1) * frames))  // [T, H]
+            if let frameLengths, frameLengths[b] < frames { item.rows(frameLengths[b]..<frames).fill(0) }
+            try positionalEmbedding.addEmbeddings(to: item, context: context)
+        }
+        if !stableLayerNorm { context.layerNorm(h, norm) }
+        let keyLengths = frameLengths ?? Array(repeating: frames, count: batch)
+        var recorded: [[Float]] = recordHiddenStates ? [h.array()] : []
+        for layer in layers {
+            try layer(h, batch: batch, keyLengths: keyLengths, context: context)
+            if recordHiddenStates { recorded.append(h.array()) }
+        }
+        if stableLayerNorm { context.layerNorm(h, norm) }
+        return (h.array(), recorded)
+    }
+}

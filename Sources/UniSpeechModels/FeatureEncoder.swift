@@ -1,0 +1,89 @@
+import UniSpeechKernels
+
+/// The conv stack on raw audio (UniSpeechFeatureEncoder): conv -> norm -> activation per layer.
+struct FeatureEncoder {
+    enum Norm {
+        case none
+        /// GroupNorm with one group per channel: each channel normalised over time.
+        case channelOverTime(NormWeights)
+        /// LayerNorm over channels at each frame.
+        case channels(NormWeights)
+    }
+
+    struct Layer {
+        let conv: ConvWeights
+        let norm: Norm
+    }
+
+    /// torch's default epsilon for the conv layers' GroupNorm / LayerNorm (they ignore `layer_norm_eps`).
+    static let normEpsilon = 1e-5
+    /// The layers before the last ping-pong between these.
+    static let buffers = [WorkspaceSlot("feature-encoder.a"), WorkspaceSlot("feature-encoder.b")]
+
+    let layers: [Layer]
+    let activation: Activation
+
+    init(config: UniSpeechConfig, weights: WeightLoader) throws {
+        var layers: [Layer] = []
+        var inChannels = 1
+        for (index, outChannels) in config.convDim.enumerated() {
+            let prefix = "feature_extractor.conv_layers.\(index)"
+            let conv = try weights.conv(prefix + ".conv", inChannels: inChannels, outChannels: outChannels,
+                                        geometry: config.convGeometry[index], bias: config.convBias, allowInt8: true)
+            let norm: Norm
+            switch (config.featExtractNorm, index) {
+            case ("layer", _):
+                norm = .channels(try weights.norm(prefix + ".layer_norm", size: outChannels, epsilon: Self.normEpsilon))
+            case ("group", 0):
+                norm = .channelOverTime(try weights.norm(prefix + ".layer_norm", size: outChannels, epsilon: Self.normEpsilon))
+            default:
+                norm = .none
+            }
+            layers.append(Layer(conv: conv, norm: norm))
+            inChannels = outChannels
+        }
+        self.layers = layers
+        activation = config.featureActivation
+    }
+
+    /// Writes features[frames, convDim.last] of one padded waveform[samples, 1] into the first rows of `out` and
+    /// returns frames.
+    func callAsFunction(_ waveform: Matrix, into out: MutableMatrix, context: KernelContext) throws -> Int {
+        var x = waveform  // [length, C]
+        for (index, layer) in layers.enumerated() {
+            let length = layer.conv.outputLength(x.rows), channels = layer.conv.outChannels
+            let y = index == layers.count - 1
+                ? out.rows(0..<length) : context.buffer(Self.buffers[index % 2], rows: length, columns: channels)
+            _ = try context.conv1d(x, layer.conv, into: y)  // [length, C]
+            switch layer.norm {
+            case .none:
+                context.apply(activation, to: y)
+            case let .channelOverTime(norm):
+                context.channelNormOverTime(y, norm, then: activation)
+            case let .channels(norm):
+                context.layerNorm(y, norm)
+                context.apply(activation, to: y)
+            }
+            x = y.readOnly
+        }
+        return x.rows
+    }
+}
+
+/// LayerNorm -> Linear from conv features to the hidden size (UniSpeechFeatureProjection).
+struct FeatureProjection {
+    let norm: NormWeights
+    let projection: LinearWeights
+
+    init(config: UniSpeechConfig, weights: WeightLoader) throws {
+        let channels = config.convDim[config.convDim.count - 1]
+        norm = try weights.norm("feature_projection.layer_norm", size: channels, epsilon: config.layerNormEps)
+        projection = try weights.linear("feature_projection.projection", out: config.hiddenSize, in: channels)
+    }
+
+    /// hidden[rows, H] of features[rows, C] into `hidden`, the layer-normed features into `normed`.
+    func callAsFunction(_ features: Matrix, into hidden: MutableMatrix, normed: MutableMatrix, context: KernelContext) throws {
+        context.layerNorm(features, norm, into: normed)  // [rows, C]
+        try context.linear(normed.readOnly, projection, into: hidden)  // [rows, H]
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import UniSpeechCore
+
+/// Everything a model file gives: config, preprocessing, weights with canonical names, tokenizer sidecars.
+public struct ModelBundle: Sendable {
+    public var config: UniSpeechConfig
+    public var featureExtractor: FeatureExtractorConfig
+    /// Weights by canonical name (see `KeyMap`).
+    public var weights: any TensorSource
+    /// preprocessor_config.json and the tokenizer files, as read.
+    public var sidecars: ModelSidecars
+    /// What was opened, for messages ("HF directory ...").
+    public var description: String
+
+    public init(config: UniSpeechConfig, weights: any TensorSource, sidecars: ModelSidecars, description: String) {
+        self.config = config
+        featureExtractor = FeatureExtractorConfig(json: sidecars.preprocessorConfig)
+        self.weights = weights
+        self.sidecars = sidecars
+        self.description = description
+    }
+
+    /// The CTC tokenizer of the bundle's vocabulary, or nil without vocab.json.
+    public func tokenizer() throws -> CTCTokenizer? {
+        guard sidecars.vocabulary != nil else { return nil }
+        return try CTCTokenizer(vocabulary: sidecars.vocabulary, tokenizerConfig: sidecars.tokenizerConfig,
+                                specialTokensMap: sidecars.specialTokens, source: description)
+    }
+}
