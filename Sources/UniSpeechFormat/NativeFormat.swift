@@ -78,6 +78,10 @@ public struct NativeHeader: Sendable {
     public var producer = NativeFormat.producer
     /// The HF class name, e.g. "UniSpeechForCTC".
     public var architecture: String
+    /// config.json's `model_type` (the family), e.g. "wav2vec2"; nil in files written before it was recorded.
+    public var modelType: String?
+    /// The MMS language whose adapter is built into the weights (convert --target-lang), else nil.
+    public var targetLanguage: String?
     /// How the weights were stored: f32, f16 or int8 (see `QuantizationRule`).
     public var weightFormat: WeightFormat
     /// config.json as read, unchanged.
@@ -99,6 +103,7 @@ public struct NativeHeader: Sendable {
     /// Header key names, each written and read here only.
     enum Key {
         static let formatVersion = "format_version", producer = "producer", architecture = "architecture"
+        static let modelType = "model_type", targetLanguage = "target_lang"
         static let weightFormat = "weight_format", config = "config", preprocessorConfig = "preprocessor_config"
         static let tokenizer = "tokenizer", vocabulary = "vocab", tokenizerConfig = "tokenizer_config"
         static let specialTokens = "special_tokens_map", source = "source", tensors = "tensors"
@@ -116,9 +121,10 @@ public struct NativeHeader: Sendable {
             (Key.formatVersion, .int(Int64(formatVersion))),
             (Key.producer, .string(producer)),
             (Key.architecture, .string(architecture)),
-            (Key.weightFormat, .string(weightFormat.rawValue)),
-            (Key.config, config),
         ]
+        if let modelType { members.append((Key.modelType, .string(modelType))) }
+        if let targetLanguage { members.append((Key.targetLanguage, .string(targetLanguage))) }
+        members += [(Key.weightFormat, .string(weightFormat.rawValue)), (Key.config, config)]
         if let preprocessorConfig = sidecars.preprocessorConfig { members.append((Key.preprocessorConfig, preprocessorConfig)) }
         let tokenizer = Key.tokenizerFiles.compactMap { file, key in sidecars[file].map { (key: key, value: $0) } }
         if !tokenizer.isEmpty { members.append((Key.tokenizer, .object(tokenizer))) }
@@ -157,6 +163,11 @@ public struct NativeHeader: Sendable {
         self.init(architecture: architecture, weightFormat: weightFormat, config: config, sidecars: sidecars, source: source)
         formatVersion = version
         producer = json[Key.producer]?.stringValue ?? ""
+        for (key, target) in [(Key.modelType, \NativeHeader.modelType), (Key.targetLanguage, \NativeHeader.targetLanguage)] {
+            guard let value = json[key] else { continue }
+            guard let text = value.stringValue else { throw bad("'\(key)' must be a string") }
+            self[keyPath: target] = text
+        }
         tensors = try rows.enumerated().map { try Self.entry($0.element, index: $0.offset, path: path) }
     }
 

@@ -4,6 +4,10 @@ import UniSpeechCore
 /// A model ready to be written: metadata for the header and weights under canonical names.
 public struct ModelContents: Sendable {
     public var architecture: String
+    /// The family (`model_type`) for the header.
+    public var modelType: String?
+    /// The MMS language built into the weights, for the header.
+    public var targetLanguage: String?
     public var config: JSONValue
     public var sidecars: ModelSidecars
     /// The header's `source` object.
@@ -13,9 +17,11 @@ public struct ModelContents: Sendable {
     /// Every file the contents were read from (an output may not overwrite them).
     public var inputFiles: [String]
 
-    public init(architecture: String, config: JSONValue, sidecars: ModelSidecars, source: JSONValue, weights: any TensorSource,
-                inputFiles: [String]) {
+    public init(architecture: String, modelType: String? = nil, targetLanguage: String? = nil, config: JSONValue,
+                sidecars: ModelSidecars, source: JSONValue, weights: any TensorSource, inputFiles: [String]) {
         self.architecture = architecture
+        self.modelType = modelType
+        self.targetLanguage = targetLanguage
         self.config = config
         self.sidecars = sidecars
         self.source = source
@@ -46,9 +52,11 @@ public enum NativeModelWriter {
         let plan = try plan(weights.tensors, format: format, source: sourceName)
 
         var reports: [QuantizedTensorReport] = []
-        let header = NativeHeader(
+        var header = NativeHeader(
             architecture: contents.architecture, weightFormat: format, config: contents.config, sidecars: contents.sidecars,
             source: contents.source)
+        header.modelType = contents.modelType
+        header.targetLanguage = contents.targetLanguage
         let written = try NativeWriter.write(to: output, inputs: contents.inputFiles, header: header, plan: plan,
                                              completeHeader: { if let finalSource { $0.source = finalSource() } }) { index in
             let info = weights.tensors[index]

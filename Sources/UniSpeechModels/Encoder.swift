@@ -1,12 +1,15 @@
 import UniSpeechKernels
 
-/// Multi-head self-attention with padded keys masked (UniSpeechAttention).
+/// Multi-head self-attention with padded keys masked (UniSpeechAttention), and WavLM's form: the same product plus
+/// a gated relative position bias, softmax(q kᵀ / sqrt(d) + gate * bias) v.
 struct SelfAttention {
     let query: LinearWeights
     let key: LinearWeights
     let value: LinearWeights
     let output: LinearWeights
     let heads: Int
+    /// WavLM: this layer's gate on the relative position bias.
+    let gate: RelativePositionGate?
 
     static let slots = (query: WorkspaceSlot("attention.query"), key: WorkspaceSlot("attention.key"),
                         value: WorkspaceSlot("attention.value"), context: WorkspaceSlot("attention.context"))
@@ -18,10 +21,13 @@ struct SelfAttention {
         value = try weights.linear(prefix + ".v_proj", out: hidden, in: hidden)
         output = try weights.linear(prefix + ".out_proj", out: hidden, in: hidden)
         heads = config.numAttentionHeads
+        gate = config.family == .wavlm ? try RelativePositionGate(config: config, prefix: prefix, weights: weights) : nil
     }
 
-    /// out[B * T, H] of x[B * T, H]; keys at frames >= keyLengths[b] are ignored.
-    func callAsFunction(_ x: Matrix, batch: Int, keyLengths: [Int], into out: MutableMatrix, context: KernelContext) throws {
+    /// out[B * T, H] of x[B * T, H]; keys at frames >= keyLengths[b] are ignored. `positionBias` (WavLM) holds each
+    /// head's ungated bias diagonals (`RelativePositionEmbedding.diagonals`).
+    func callAsFunction(_ x: Matrix, batch: Int, keyLengths: [Int], positionBias: [[Float]]?, into out: MutableMatrix,
+                        context: KernelContext) throws {
         let rows = x.rows, width = query.outFeatures
         let q = context.buffer(Self.slots.query, rows: rows, columns: width)
         let k = context.buffer(Self.slots.key, rows: rows, columns: width)
@@ -30,8 +36,16 @@ struct SelfAttention {
         try context.linear(x, query, into: q)  // [B * T, H]
         try context.linear(x, key, into: k)
         try context.linear(x, value, into: v)
+        var scoreBias: ((Int, Int, MutableMatrix) -> Void)?
+        if let gate, let positionBias {
+            let gates = try gate(x, batch: batch, context: context)  // [B * heads][T]
+            let heads = heads
+            scoreBias = { item, head, scores in  // scores[T, keys] += gate[t] * bias[head, t, key]
+                context.addRowScaledToeplitz(positionBias[head], rowScales: gates[item * heads + head], into: scores)
+            }
+        }
         try context.attention(q: q.readOnly, k: k.readOnly, v: v.readOnly, batch: batch, heads: heads, keyLengths: keyLengths,
-                              into: attended)  // [B * T, H]
+                              scoreBias: scoreBias, into: attended)  // [B * T, H]
         try context.linear(attended.readOnly, output, into: out)  // [B * T, H]
     }
 }
@@ -59,13 +73,15 @@ struct FeedForward {
     }
 }
 
-/// One transformer layer; post-LN (UniSpeechEncoderLayer) or pre-LN (UniSpeechEncoderLayerStableLayerNorm).
+/// One transformer layer; post-LN (UniSpeechEncoderLayer) or pre-LN (UniSpeechEncoderLayerStableLayerNorm, with
+/// an MMS attention adapter at its end when the config asks for one).
 struct EncoderLayer {
     let attention: SelfAttention
     let attentionNorm: NormWeights
     let feedForward: FeedForward
     let finalNorm: NormWeights
     let preNorm: Bool
+    let adapter: AttentionAdapter?
 
     static let slots = (sublayer: WorkspaceSlot("encoder-layer.sublayer-output"), normed: WorkspaceSlot("encoder-layer.normed"))
 
@@ -76,22 +92,29 @@ struct EncoderLayer {
         feedForward = try FeedForward(config: config, prefix: prefix + ".feed_forward", weights: weights)
         finalNorm = try weights.norm(prefix + ".final_layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
         preNorm = config.doStableLayerNorm
+        if config.hasAttentionAdapters, let dimension = config.adapterAttnDim {
+            adapter = try AttentionAdapter(config: config, prefix: prefix + ".adapter_layer", dimension: dimension, weights: weights)
+        } else {
+            adapter = nil
+        }
     }
 
     /// Updates the hidden state h[B * T, H] in place.
-    func callAsFunction(_ h: MutableMatrix, batch: Int, keyLengths: [Int], context: KernelContext) throws {
+    func callAsFunction(_ h: MutableMatrix, batch: Int, keyLengths: [Int], positionBias: [[Float]]?, context: KernelContext) throws {
         let delta = context.buffer(Self.slots.sublayer, rows: h.rows, columns: h.columns)  // [B * T, H]
         if preNorm {
             let normed = context.buffer(Self.slots.normed, rows: h.rows, columns: h.columns)
             context.layerNorm(h.readOnly, attentionNorm, into: normed)
-            try attention(normed.readOnly, batch: batch, keyLengths: keyLengths, into: delta, context: context)
+            try attention(normed.readOnly, batch: batch, keyLengths: keyLengths, positionBias: positionBias, into: delta,
+                          context: context)
             context.add(delta.readOnly, into: h)
             context.layerNorm(h.readOnly, finalNorm, into: normed)
             try feedForward(normed.readOnly, into: delta, context: context)
             context.add(delta.readOnly, into: h)
+            try adapter?.addOutput(to: h, context: context)
             return
         }
-        try attention(h.readOnly, batch: batch, keyLengths: keyLengths, into: delta, context: context)
+        try attention(h.readOnly, batch: batch, keyLengths: keyLengths, positionBias: positionBias, into: delta, context: context)
         context.add(delta.readOnly, into: h)
         context.layerNorm(h, attentionNorm)
         try feedForward(h.readOnly, into: delta, context: context)
@@ -100,27 +123,33 @@ struct EncoderLayer {
     }
 }
 
-/// Positional conv, layer norm and the transformer layers (UniSpeechEncoder / UniSpeechEncoderStableLayerNorm).
+/// Positional embedding, layer norm and the transformer layers (UniSpeechEncoder / UniSpeechEncoderStableLayerNorm
+/// and their family counterparts; WavLM's also builds the relative position bias its layers gate).
 struct Encoder {
     let positionalEmbedding: PositionalConvEmbedding
     let norm: NormWeights
     let layers: [EncoderLayer]
     let stableLayerNorm: Bool
+    let relativePosition: RelativePositionEmbedding?
 
     static let hidden = WorkspaceSlot("encoder.hidden")
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         positionalEmbedding = try PositionalConvEmbedding(config: config, weights: weights)
         norm = try weights.norm("encoder.layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
-        layers = try (0..<config.numHiddenLayers).map { try EncoderLayer(config: config, index: $0, weights: weights) }
+        relativePosition = config.family == .wavlm ? try RelativePositionEmbedding(config: config, weights: weights) : nil
+        var layers: [EncoderLayer] = []
+        for index in 0..<config.numHiddenLayers { layers.append(try EncoderLayer(config: config, index: index, weights: weights)) }
+        self.layers = layers
         stableLayerNorm = config.doStableLayerNorm
     }
 
-    /// The last hidden state [B * T, H] of projected features x[B * T, H], and the hidden states transformers
-    /// records (the first layer's input, then each layer's output) when `recordHiddenStates`.
-    /// `frameLengths` masks padded frames (zeroed before the positional conv, ignored as keys) when given.
+    /// The last hidden state of projected features x[B * T, H], left in the context's workspace (valid until the
+    /// next forward), and the hidden states transformers records (the first layer's input, then each layer's
+    /// output) when `recordHiddenStates`. `frameLengths` masks padded frames (zeroed before the positional
+    /// embedding, ignored as keys) when given.
     func callAsFunction(_ x: Matrix, batch: Int, frameLengths: [Int]?, recordHiddenStates: Bool,
-                        context: KernelContext) throws -> (last: [Float], hiddenStates: [[Float]]) {
+                        context: KernelContext) throws -> (last: MutableMatrix, hiddenStates: [[Float]]) {
         let frames = x.rows / batch
         let h = context.buffer(Self.hidden, rows: x.rows, columns: x.columns)  // [B * T, H]
         h.copy(from: x)
@@ -131,12 +160,13 @@ struct Encoder {
         }
         if !stableLayerNorm { context.layerNorm(h, norm) }
         let keyLengths = frameLengths ?? Array(repeating: frames, count: batch)
+        let positionBias = relativePosition?.diagonals(frames: frames)  // [heads][2T - 1]
         var recorded: [[Float]] = recordHiddenStates ? [h.array()] : []
         for layer in layers {
-            try layer(h, batch: batch, keyLengths: keyLengths, context: context)
+            try layer(h, batch: batch, keyLengths: keyLengths, positionBias: positionBias, context: context)
             if recordHiddenStates { recorded.append(h.array()) }
         }
         if stableLayerNorm { context.layerNorm(h, norm) }
-        return (h.array(), recorded)
+        return (h, recorded)
     }
 }

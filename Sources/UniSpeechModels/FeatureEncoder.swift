@@ -15,8 +15,6 @@ struct FeatureEncoder {
         let norm: Norm
     }
 
-    /// torch's default epsilon for the conv layers' GroupNorm / LayerNorm (they ignore `layer_norm_eps`).
-    static let normEpsilon = 1e-5
     /// The layers before the last ping-pong between these.
     static let buffers = [WorkspaceSlot("feature-encoder.a"), WorkspaceSlot("feature-encoder.b")]
 
@@ -33,9 +31,9 @@ struct FeatureEncoder {
             let norm: Norm
             switch (config.featExtractNorm, index) {
             case ("layer", _):
-                norm = .channels(try weights.norm(prefix + ".layer_norm", size: outChannels, epsilon: Self.normEpsilon))
+                norm = .channels(try weights.norm(prefix + ".layer_norm", size: outChannels, epsilon: UniSpeechConfig.torchNormEpsilon))
             case ("group", 0):
-                norm = .channelOverTime(try weights.norm(prefix + ".layer_norm", size: outChannels, epsilon: Self.normEpsilon))
+                norm = .channelOverTime(try weights.norm(prefix + ".layer_norm", size: outChannels, epsilon: UniSpeechConfig.torchNormEpsilon))
             default:
                 norm = .none
             }
@@ -70,20 +68,29 @@ struct FeatureEncoder {
     }
 }
 
-/// LayerNorm -> Linear from conv features to the hidden size (UniSpeechFeatureProjection).
+/// LayerNorm -> Linear from conv features to the hidden size (UniSpeechFeatureProjection; HuBERT's LayerNorm only
+/// with `feat_proj_layer_norm`).
 struct FeatureProjection {
-    let norm: NormWeights
+    let norm: NormWeights?
     let projection: LinearWeights
+    /// conv_dim[-1].
+    let channels: Int
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
-        let channels = config.convDim[config.convDim.count - 1]
-        norm = try weights.norm("feature_projection.layer_norm", size: channels, epsilon: config.layerNormEps)
+        channels = config.convDim[config.convDim.count - 1]
+        norm = config.featProjLayerNorm
+            ? try weights.norm("feature_projection.layer_norm", size: channels, epsilon: config.layerNormEps) : nil
         projection = try weights.linear("feature_projection.projection", out: config.hiddenSize, in: channels)
     }
 
-    /// hidden[rows, H] of features[rows, C] into `hidden`, the layer-normed features into `normed`.
+    /// hidden[rows, H] of features[rows, C] into `hidden`, the layer-normed features (transformers'
+    /// `extract_features`; the features themselves without a norm) into `normed`.
     func callAsFunction(_ features: Matrix, into hidden: MutableMatrix, normed: MutableMatrix, context: KernelContext) throws {
-        context.layerNorm(features, norm, into: normed)  // [rows, C]
+        if let norm {
+            context.layerNorm(features, norm, into: normed)  // [rows, C]
+        } else {
+            normed.copy(from: features)
+        }
         try context.linear(normed.readOnly, projection, into: hidden)  // [rows, H]
     }
 }

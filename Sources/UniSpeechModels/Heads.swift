@@ -2,30 +2,51 @@ import Foundation
 import UniSpeechCore
 import UniSpeechKernels
 
-/// UniSpeechForCTC's `lm_head`: per-frame vocabulary logits.
+/// `<Prefix>ForCTC`'s `lm_head`: per-frame vocabulary logits of the last hidden state (after the conv adapter, if any).
 struct CTCHead {
     let projection: LinearWeights
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
-        projection = try weights.linear("lm_head", out: config.vocabSize, in: config.hiddenSize)
+        projection = try weights.linear("lm_head", out: config.vocabSize,
+                                        in: config.hasConvAdapter ? config.adapterOutputSize : config.hiddenSize)
     }
 
-    /// logits[rows, vocab] of hidden[rows, H].
+    /// logits[rows, vocab] of hidden[rows, W].
     func callAsFunction(_ hidden: [Float], rows: Int, context: KernelContext) throws -> [Float] {
         try context.linear(hidden, rows: rows, projection)
     }
 }
 
-/// UniSpeechForSequenceClassification's head: optional softmax-weighted layer sum, projector, mean pool, classifier.
+/// `layer_weights` (use_weighted_layer_sum): the classifier heads read the softmax-weighted sum of the hidden states
+/// transformers records instead of the last hidden state.
+struct LayerSum {
+    /// Softmax of `layer_weights` [layers + 1].
+    let weights: [Float]
+
+    /// nil when the config does not ask for the weighted sum.
+    init?(config: UniSpeechConfig, weights loader: WeightLoader) throws {
+        guard config.useWeightedLayerSum else { return nil }
+        weights = HeadDecoding.softmax(try loader.floats("layer_weights", shape: [config.numHiddenLayers + 1]).array).map { Float($0) }
+    }
+
+    /// sum_i weights[i] * states[i], each state [B * T, H].
+    func callAsFunction(_ states: [[Float]]) -> [Float] {
+        var sum = [Float](repeating: 0, count: states.first?.count ?? 0)
+        for (state, weight) in zip(states, weights) {
+            for i in sum.indices { sum[i] += state[i] * weight }
+        }
+        return sum
+    }
+}
+
+/// `<Prefix>ForSequenceClassification`'s head: optional weighted layer sum, projector, mean pool, classifier.
 struct ClassificationHead {
-    /// Softmax of `layer_weights` [layers + 1], when use_weighted_layer_sum.
-    let layerWeights: [Float]?
+    let layerSum: LayerSum?
     let projector: LinearWeights
     let classifier: LinearWeights
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
-        layerWeights = config.useWeightedLayerSum
-            ? HeadDecoding.softmax(try weights.floats("layer_weights", shape: [config.numHiddenLayers + 1]).array).map { Float($0) } : nil
+        layerSum = try LayerSum(config: config, weights: weights)
         projector = try weights.linear("projector", out: config.classifierProjSize, in: config.hiddenSize)
         classifier = try weights.linear("classifier", out: config.numLabels, in: config.classifierProjSize)
     }
@@ -34,13 +55,7 @@ struct ClassificationHead {
     /// `frameLengths` the frames to pool per item (nil: all frames, as transformers without an attention mask).
     func callAsFunction(last: [Float], hiddenStates: [[Float]], batch: Int, frames: Int, frameLengths: [Int]?,
                         context: KernelContext) throws -> [Float] {
-        var hidden = last
-        if let layerWeights {
-            hidden = [Float](repeating: 0, count: last.count)
-            for (state, weight) in zip(hiddenStates, layerWeights) {
-                for i in hidden.indices { hidden[i] += state[i] * weight }
-            }
-        }
+        let hidden = layerSum?(hiddenStates) ?? last  // [B * T, H]
         let projected = try context.linear(hidden, rows: batch * frames, projector)  // [B * T, P]
         let width = projector.outFeatures
         var pooled = [Float](repeating: 0, count: batch * width)  // [B, P]
@@ -55,8 +70,27 @@ struct ClassificationHead {
     }
 }
 
-/// UniSpeechForPreTraining in eval: the Gumbel quantizer's hard argmax codevectors, projected twice, and
-/// the perplexity of the codevector choices.
+/// `<Prefix>ForAudioFrameClassification`'s head: the classifier on every frame (padded ones too) of the last hidden
+/// state or the weighted layer sum.
+struct FrameClassificationHead {
+    let layerSum: LayerSum?
+    let classifier: LinearWeights
+
+    init(config: UniSpeechConfig, weights: WeightLoader) throws {
+        layerSum = try LayerSum(config: config, weights: weights)
+        classifier = try weights.linear("classifier", out: config.numLabels, in: config.hiddenSize)
+    }
+
+    /// logits[B * T, labels].
+    func callAsFunction(last: [Float], hiddenStates: [[Float]], rows: Int, context: KernelContext) throws -> [Float] {
+        try context.linear(layerSum?(hiddenStates) ?? last, rows: rows, classifier)
+    }
+}
+
+/// The pretraining head of Wav2Vec2 and UniSpeech in eval: the Gumbel quantizer's hard argmax codevectors of the
+/// extract features, and the perplexity of the choices. Wav2Vec2ForPreTraining projects the last hidden state with
+/// `project_hid` [P, H] and the codevectors with `project_q`; UniSpeechForPreTraining returns the last hidden state
+/// as is and the codevectors through `project_q` then `project_hid` [H, P] (same name, other role).
 struct PretrainingHead {
     let weightProjection: LinearWeights
     /// [groups * perGroup, codevectorDim / groups].
@@ -65,15 +99,21 @@ struct PretrainingHead {
     let perGroup: Int
     let projectQ: LinearWeights
     let projectHidden: LinearWeights
+    /// Wav2Vec2: `project_hid` maps the hidden states; UniSpeech: it follows `project_q`.
+    let projectsHiddenStates: Bool
 
-    init(config: UniSpeechConfig, weights: WeightLoader) throws {
+    /// The head of `config` on last hidden states `statesWidth` wide.
+    init(config: UniSpeechConfig, statesWidth: Int, weights: WeightLoader) throws {
         groups = config.numCodevectorGroups
         perGroup = config.numCodevectorsPerGroup
         let convChannels = config.convDim[config.convDim.count - 1]
         codevectors = try weights.floats("quantizer.codevectors", shape: [1, groups * perGroup, config.codevectorDim / groups])
         weightProjection = try weights.linear("quantizer.weight_proj", out: groups * perGroup, in: convChannels)
         projectQ = try weights.linear("project_q", out: config.projCodevectorDim, in: config.codevectorDim)
-        projectHidden = try weights.linear("project_hid", out: config.hiddenSize, in: config.projCodevectorDim)
+        projectsHiddenStates = config.family == .wav2vec2
+        projectHidden = projectsHiddenStates
+            ? try weights.linear("project_hid", out: config.projCodevectorDim, in: statesWidth)
+            : try weights.linear("project_hid", out: config.hiddenSize, in: config.projCodevectorDim)
     }
 
     /// The chosen codevector of every (row, group) of extract features[rows, C]: the argmax of `weight_proj`'s logits
@@ -83,9 +123,14 @@ struct PretrainingHead {
         return (0..<(rows * groups)).map { HeadDecoding.argmax(logits, in: ($0 * perGroup)..<(($0 + 1) * perGroup)) }
     }
 
-    /// (projected quantized states[rows, H], codevector perplexity) of extract features[rows, C]; every row counts
-    /// in the perplexity, padded or not, as in transformers.
-    func callAsFunction(extractFeatures: [Float], rows: Int, context: KernelContext) throws -> (quantized: [Float], perplexity: Float) {
+    /// projected_states of the last hidden state [stateRows, W]: project_hid's output (Wav2Vec2) or the states.
+    func projectedStates(_ states: [Float], rows: Int, context: KernelContext) throws -> [Float] {
+        projectsHiddenStates ? try context.linear(states, rows: rows, projectHidden) : states
+    }
+
+    /// (projected quantized states[rows, P or H], codevector perplexity) of extract features[rows, C]; every row
+    /// counts in the perplexity, padded or not, as in transformers.
+    func quantize(extractFeatures: [Float], rows: Int, context: KernelContext) throws -> (projected: [Float], perplexity: Float) {
         let chosen = try codevectorIndices(extractFeatures: extractFeatures, rows: rows, context: context)  // [rows * G]
         let part = codevectors.count / (groups * perGroup)
         var quantized = [Float](repeating: 0, count: rows * groups * part)  // [rows, G * D/G]
@@ -105,7 +150,7 @@ struct PretrainingHead {
             }
             perplexity += Foundation.exp(entropy)
         }
-        let projected = try context.linear(quantized, rows: rows, projectQ)  // [rows, proj]
-        return (try context.linear(projected, rows: rows, projectHidden), Float(perplexity))  // [rows, H]
+        let projected = try context.linear(quantized, rows: rows, projectQ)  // [rows, P]
+        return (projectsHiddenStates ? projected : try context.linear(projected, rows: rows, projectHidden), Float(perplexity))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import UniSpeechCore
 
-/// Everything a model file gives: config, preprocessing, weights with canonical names, tokenizer sidecars.
+/// Everything a model file gives: config, preprocessing, weights with canonical names, tokenizer sidecars, and the
+/// language adapter loaded, if any.
 public struct ModelBundle: Sendable {
     public var config: UniSpeechConfig
     public var featureExtractor: FeatureExtractorConfig
@@ -11,6 +12,8 @@ public struct ModelBundle: Sendable {
     public var sidecars: ModelSidecars
     /// What was opened, for messages ("HF directory ...").
     public var description: String
+    /// The MMS language whose adapter the weights hold, when one was loaded (`LanguageAdapter`) or built in.
+    public var targetLanguage: String?
 
     public init(config: UniSpeechConfig, weights: any TensorSource, sidecars: ModelSidecars, description: String) {
         self.config = config

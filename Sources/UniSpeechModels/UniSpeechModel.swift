@@ -2,71 +2,6 @@ import Foundation
 import UniSpeechCore
 import UniSpeechKernels
 
-/// The heads a UniSpeech checkpoint can carry; `base` is the bare UniSpeechModel.
-public enum ModelHead: String, CaseIterable, Sendable {
-    case base, ctc, classification, pretraining
-
-    /// The transformers class with this head.
-    public var architecture: String {
-        switch self {
-        case .base: return "UniSpeechModel"
-        case .ctc: return "UniSpeechForCTC"
-        case .classification: return "UniSpeechForSequenceClassification"
-        case .pretraining: return "UniSpeechForPreTraining"
-        }
-    }
-
-    init?(architecture: String) {
-        guard let head = Self.allCases.first(where: { $0.architecture == architecture }) else { return nil }
-        self = head
-    }
-
-    /// Names of this head's outputs, in transformers' order.
-    public var outputNames: [String] {
-        switch self {
-        case .base: return [OutputName.lastHiddenState, OutputName.extractFeatures]
-        case .ctc, .classification: return [OutputName.logits]
-        case .pretraining: return [OutputName.projectedStates, OutputName.projectedQuantizedStates, OutputName.codevectorPerplexity]
-        }
-    }
-}
-
-/// transformers' names of the model outputs, each written here once.
-public enum OutputName {
-    public static let lastHiddenState = "last_hidden_state"
-    public static let extractFeatures = "extract_features"
-    public static let logits = "logits"
-    public static let projectedStates = "projected_states"
-    public static let projectedQuantizedStates = "projected_quantized_states"
-    public static let codevectorPerplexity = "codevector_perplexity"
-}
-
-/// One named output tensor, row-major f32.
-public struct NamedTensor: Sendable, Equatable {
-    public var name: String
-    public var shape: [Int]
-    public var values: [Float]
-
-    public init(name: String, shape: [Int], values: [Float]) {
-        self.name = name
-        self.shape = shape
-        self.values = values
-    }
-}
-
-/// A head's outputs in transformers' order, with the real frame count of each batch item.
-public struct ModelOutput: Sendable {
-    public var head: ModelHead
-    public var tensors: [NamedTensor]
-    /// Output frames of each item's unpadded samples (the conv length formula); frames past it are padding.
-    public var frameLengths: [Int]
-    /// Wall-clock seconds of each forward phase, in order (feature_encoder, projection, encoder, head).
-    public var phaseSeconds: [(name: String, seconds: Double)] = []
-
-    /// The tensor called `name`, if this head outputs it.
-    public subscript(name: String) -> NamedTensor? { tensors.first { $0.name == name } }
-}
-
 extension UniSpeechConfig {
     /// The conv stack's and positional conv's activation (`validate` has checked the name).
     var featureActivation: Activation { Activation(rawValue: featExtractActivation)! }
@@ -74,9 +9,10 @@ extension UniSpeechConfig {
     var hiddenActivation: Activation { Activation(rawValue: hiddenAct)! }
 }
 
-/// The UniSpeech graph in eval mode with every head its weights hold, loaded strictly: a missing tensor, a wrong
-/// shape or a tensor no module reads is an error naming it. Runs on its own `ComputeEngine`; calls from several
-/// tasks at once each get their own workspace.
+/// The graph of a UniSpeech-family model (`ModelFamily`) in eval mode with every head its weights hold, loaded
+/// strictly: a config count that disagrees with the weights, a missing tensor, a wrong shape or a tensor no module
+/// reads is an error naming it. Runs on its own `ComputeEngine`; calls from several tasks at once each get their own
+/// workspace.
 public final class UniSpeechModel: Sendable {
     public let config: UniSpeechConfig
     public let featureExtractorConfig: FeatureExtractorConfig
@@ -84,11 +20,17 @@ public final class UniSpeechModel: Sendable {
     public let description: String
     /// The kernels' engine: GEMM library, threads, primitives.
     public let engine: ComputeEngine
+    /// Heads this model can run: always `base`, plus each head whose weights were loaded, in `ModelHead` order.
+    public let availableHeads: [ModelHead]
     let featureEncoder: FeatureEncoder
     let featureProjection: FeatureProjection
     let encoder: Encoder
+    let convAdapter: ConvAdapter?
     let ctcHead: CTCHead?
     let classificationHead: ClassificationHead?
+    let frameClassificationHead: FrameClassificationHead?
+    let xvectorHead: XVectorHead?
+    /// Wav2Vec2's and UniSpeech's quantizer head (UniSpeechSat's pretraining outputs need no weights).
     let pretrainingHead: PretrainingHead?
 
     static let slots = (waveforms: WorkspaceSlot("model.waveforms"), features: WorkspaceSlot("model.features"),
@@ -100,15 +42,25 @@ public final class UniSpeechModel: Sendable {
         featureExtractorConfig = bundle.featureExtractor
         description = bundle.description
         self.engine = engine
-        let weights = WeightLoader(bundle.weights)
+        let family = config.family
+        let names = bundle.weights.tensors.map(\.name)
+        let wanted = Set(config.architectures.compactMap(family.head(forArchitecture:)))
+            .union(ModelHead.present(in: names)).intersection(family.heads)
+        try config.checkCounts(against: names, heads: wanted)
+        let weights = WeightLoader(bundle.weights, family: family)
         featureEncoder = try FeatureEncoder(config: config, weights: weights)
         featureProjection = try FeatureProjection(config: config, weights: weights)
         encoder = try Encoder(config: config, weights: weights)
-        let wanted = Set(config.architectures.compactMap(ModelHead.init(architecture:)))
-            .union(ModelHead.present(in: bundle.weights.tensors.map(\.name)))
+        convAdapter = config.hasConvAdapter ? try ConvAdapter(config: config, weights: weights) : nil
+        let statesWidth = convAdapter?.width ?? config.hiddenSize
         ctcHead = wanted.contains(.ctc) ? try CTCHead(config: config, weights: weights) : nil
         classificationHead = wanted.contains(.classification) ? try ClassificationHead(config: config, weights: weights) : nil
-        pretrainingHead = wanted.contains(.pretraining) ? try PretrainingHead(config: config, weights: weights) : nil
+        frameClassificationHead = wanted.contains(.frameClassification)
+            ? try FrameClassificationHead(config: config, weights: weights) : nil
+        xvectorHead = wanted.contains(.xvector) ? try XVectorHead(config: config, statesWidth: statesWidth, weights: weights) : nil
+        pretrainingHead = wanted.contains(.pretraining) && family.pretrainingQuantizes
+            ? try PretrainingHead(config: config, statesWidth: statesWidth, weights: weights) : nil
+        availableHeads = family.heads.filter { $0 == .base || wanted.contains($0) }
         try weights.checkAllUsed()
     }
 
@@ -117,19 +69,10 @@ public final class UniSpeechModel: Sendable {
         try self.init(bundle: bundle, engine: try ComputeEngine())
     }
 
-    /// Heads this model can run: always `base`, plus each head whose weights were loaded.
-    public var availableHeads: [ModelHead] {
-        var heads: [ModelHead] = [.base]
-        if ctcHead != nil { heads.append(.ctc) }
-        if classificationHead != nil { heads.append(.classification) }
-        if pretrainingHead != nil { heads.append(.pretraining) }
-        return heads
-    }
-
-    /// The head `architectures` names when loaded, else the one head loaded besides base, else base.
+    /// The head `architectures` names when loaded, else the last head loaded besides base, else base.
     public var defaultHead: ModelHead {
         let available = availableHeads
-        if let named = config.architectures.compactMap(ModelHead.init(architecture:)).first(where: available.contains) {
+        if let named = config.architectures.compactMap(config.family.head(forArchitecture:)).first(where: available.contains) {
             return named
         }
         return available.last ?? .base
@@ -143,13 +86,16 @@ public final class UniSpeechModel: Sendable {
         return lengths
     }
 
-    /// Runs the forward pass of `head` on a padded batch.
-    public func run(_ batch: InputBatch, head: ModelHead) throws -> ModelOutput {
+    /// Runs the forward pass of `head` on a padded batch; with `hiddenStates` the outputs end with transformers'
+    /// `hidden_states.0 ... hidden_states.N` ([B, T, H] each).
+    public func run(_ batch: InputBatch, head: ModelHead, hiddenStates: Bool = false) throws -> ModelOutput {
         guard availableHeads.contains(head) else {
             throw ModelError.headNotAvailable(model: description, head: head.rawValue, available: availableHeads.map(\.rawValue))
         }
         let lengths = try frameLengths(batch)
-        return try engine.withContext { context in try forward(batch, head: head, lengths: lengths, context: context) }
+        return try engine.withContext { context in
+            try forward(batch, head: head, lengths: lengths, hiddenStates: hiddenStates, context: context)
+        }
     }
 
     /// The chosen codevector of every (real frame, group) of each batch item, from the base head's output
@@ -170,10 +116,11 @@ public final class UniSpeechModel: Sendable {
     }
 
     /// The forward pass of a validated batch, every large intermediate in the context's workspace.
-    private func forward(_ batch: InputBatch, head: ModelHead, lengths: [Int], context: KernelContext) throws -> ModelOutput {
+    private func forward(_ batch: InputBatch, head: ModelHead, lengths: [Int], hiddenStates: Bool,
+                         context: KernelContext) throws -> ModelOutput {
         let size = batch.batchSize, padded = batch.paddedLength
         var phases = PhaseClock()
-        let frames = config.outputLength(forSamples: padded), channels = featureProjection.norm.size
+        let frames = config.outputLength(forSamples: padded), channels = featureProjection.channels
         let rows = size * frames, hidden = config.hiddenSize
         let waveforms = context.matrix(Self.slots.waveforms, copying: batch.values, rows: size * padded, columns: 1)
         let features = context.buffer(Self.slots.features, rows: rows, columns: channels)  // [B * T, C]
@@ -183,40 +130,76 @@ public final class UniSpeechModel: Sendable {
         }
         phases.mark("feature_encoder")
         // transformers derives frame masks from the attention mask; without one every padded frame is attended.
-        let maskedLengths: [Int]? = batch.attentionMask.map { mask in
-            (0..<size).map { b in
-                config.outputLength(forSamples: mask[(b * padded)..<((b + 1) * padded)].reduce(0) { $0 + Int($1) })
-            }
+        let maskedSamples: [Int]? = batch.attentionMask.map { mask in
+            (0..<size).map { b in mask[(b * padded)..<((b + 1) * padded)].reduce(0) { $0 + Int($1) } }
         }
+        let maskedLengths = maskedSamples?.map(config.outputLength(forSamples:))
         let normedFeatures = context.buffer(Self.slots.normedFeatures, rows: rows, columns: channels)  // [B * T, C]
         let projected = context.buffer(Self.slots.projected, rows: rows, columns: hidden)  // [B * T, H]
         try featureProjection(features.readOnly, into: projected, normed: normedFeatures, context: context)
-        let extractFeatures = normedFeatures.array()
+        let extractFeatures = normedFeatures.array()  // [B * T, C]
         phases.mark("projection")
+        let weightedHeads: Set<ModelHead> = [.classification, .frameClassification, .xvector]
         let encoded = try encoder(projected.readOnly, batch: size, frameLengths: maskedLengths,
-                                  recordHiddenStates: head == .classification && config.useWeightedLayerSum, context: context)
+                                  recordHiddenStates: hiddenStates || (config.useWeightedLayerSum && weightedHeads.contains(head)),
+                                  context: context)
+        var last: [Float], lastFrames = frames, lastWidth = hidden  // [B * T', W]: after the conv adapter, if any
+        if let convAdapter {
+            (last, lastFrames) = try convAdapter(encoded.last.readOnly, batch: size, context: context)
+            lastWidth = convAdapter.width
+        } else {
+            last = encoded.last.array()
+        }
         phases.mark("encoder")
 
+        var frameLengths = lengths
         let tensors: [NamedTensor]
         switch head {
         case .base:
-            tensors = [NamedTensor(name: OutputName.lastHiddenState, shape: [size, frames, hidden], values: encoded.last),
-                       NamedTensor(name: OutputName.extractFeatures, shape: [size, frames, channels], values: extractFeatures)]
+            tensors = [NamedTensor(name: OutputName.lastHiddenState, shape: [size, lastFrames, lastWidth], values: last)]
+                + (config.family.outputsExtractFeatures
+                    ? [NamedTensor(name: OutputName.extractFeatures, shape: [size, frames, channels], values: extractFeatures)] : [])
         case .ctc:
-            let logits = try ctcHead!(encoded.last, rows: rows, context: context)  // [B * T, vocab]
-            tensors = [NamedTensor(name: OutputName.logits, shape: [size, frames, config.vocabSize], values: logits)]
+            let logits = try ctcHead!(last, rows: size * lastFrames, context: context)  // [B * T', vocab]
+            tensors = [NamedTensor(name: OutputName.logits, shape: [size, lastFrames, config.vocabSize], values: logits)]
+            if convAdapter != nil { frameLengths = batch.lengths.map { min(config.adaptedOutputLength(forSamples: $0), lastFrames) } }
         case .classification:
-            let logits = try classificationHead!(last: encoded.last, hiddenStates: encoded.hiddenStates, batch: size,
+            let logits = try classificationHead!(last: last, hiddenStates: encoded.hiddenStates, batch: size,
                                                  frames: frames, frameLengths: maskedLengths, context: context)  // [B, labels]
             tensors = [NamedTensor(name: OutputName.logits, shape: [size, config.numLabels], values: logits)]
+        case .frameClassification:
+            let logits = try frameClassificationHead!(last: last, hiddenStates: encoded.hiddenStates, rows: rows,
+                                                      context: context)  // [B * T, labels]
+            tensors = [NamedTensor(name: OutputName.logits, shape: [size, frames, config.numLabels], values: logits)]
+        case .xvector:
+            let xvector = xvectorHead!
+            let poolingLengths = maskedSamples?.map { xvector.poolingLength(config.adaptedOutputLength(forSamples: $0)) }
+            let (embeddings, logits) = try xvector(last: last, hiddenStates: encoded.hiddenStates, batch: size,
+                                                   frames: xvector.layerSum == nil ? lastFrames : frames,
+                                                   poolingLengths: poolingLengths, context: context)  // [B, X] each
+            tensors = [NamedTensor(name: OutputName.logits, shape: [size, config.xvectorOutputDim], values: logits),
+                       NamedTensor(name: OutputName.embeddings, shape: [size, config.xvectorOutputDim], values: embeddings)]
         case .pretraining:
-            let (quantized, perplexity) = try pretrainingHead!(extractFeatures: extractFeatures, rows: rows, context: context)
-            tensors = [NamedTensor(name: OutputName.projectedStates, shape: [size, frames, hidden], values: encoded.last),
-                       NamedTensor(name: OutputName.projectedQuantizedStates, shape: [size, frames, hidden], values: quantized),
-                       NamedTensor(name: OutputName.codevectorPerplexity, shape: [1], values: [perplexity])]
+            if let pretrainingHead {
+                let states = try pretrainingHead.projectedStates(last, rows: size * lastFrames, context: context)  // [B * T', P or W]
+                let (quantized, perplexity) = try pretrainingHead.quantize(extractFeatures: extractFeatures, rows: rows,
+                                                                           context: context)  // [B * T, P or H]
+                tensors = [NamedTensor(name: OutputName.projectedStates, shape: [size, lastFrames, states.count / (size * lastFrames)],
+                                       values: states),
+                           NamedTensor(name: OutputName.projectedQuantizedStates, shape: [size, frames, quantized.count / rows],
+                                       values: quantized),
+                           NamedTensor(name: OutputName.codevectorPerplexity, shape: [1], values: [perplexity])]
+            } else {
+                // UniSpeechSatForPreTraining (transformers 5.24): logits = extract_features, projected_states = the last state.
+                tensors = [NamedTensor(name: OutputName.logits, shape: [size, frames, channels], values: extractFeatures),
+                           NamedTensor(name: OutputName.projectedStates, shape: [size, lastFrames, lastWidth], values: last)]
+            }
         }
         phases.mark("head")
-        return ModelOutput(head: head, tensors: tensors, frameLengths: lengths, phaseSeconds: phases.phases)
+        let recorded = hiddenStates ? encoded.hiddenStates.enumerated().map {
+            NamedTensor(name: OutputName.hiddenState($0.offset), shape: [size, frames, hidden], values: $0.element)
+        } : []
+        return ModelOutput(head: head, tensors: tensors + recorded, frameLengths: frameLengths, phaseSeconds: phases.phases)
     }
 }
 

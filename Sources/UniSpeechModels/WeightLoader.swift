@@ -11,6 +11,7 @@ public enum ModelError: LocalizedError, Equatable {
     case headNotAvailable(model: String, head: String, available: [String])
     case emptyBatch
     case inputTooShort(index: Int, samples: Int)
+    case noFramesLeft(stage: String, frames: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -26,6 +27,8 @@ public enum ModelError: LocalizedError, Equatable {
         case .emptyBatch: return "no input to run"
         case let .inputTooShort(index, samples):
             return "input \(index + 1) has \(samples) samples, too short to give one frame"
+        case let .noFramesLeft(stage, frames):
+            return "the \(stage) leave no frames of the longest input's \(frames); give a longer input"
         }
     }
 }
@@ -34,13 +37,19 @@ public enum ModelError: LocalizedError, Equatable {
 /// `checkAllUsed` can reject any tensor the model does not know.
 final class WeightLoader {
     let source: any TensorSource
+    /// Whose checkpoint it is: decides which unread tensors are ignorable.
+    let family: ModelFamily
     private let infos: [String: TensorInfo]
     private var used: Set<String> = []
 
-    init(_ source: any TensorSource) {
+    init(_ source: any TensorSource, family: ModelFamily) {
         self.source = source
+        self.family = family
         infos = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    /// Whether the source holds a tensor called `name`.
+    func contains(_ name: String) -> Bool { infos[name] != nil }
 
     private func info(_ name: String, shape: [Int]) throws -> TensorInfo {
         guard let info = infos[name] else {
@@ -103,6 +112,36 @@ final class WeightLoader {
                            outChannels: outChannels, geometry: geometry, groups: groups)
     }
 
+    /// A conv's `prefix.weight` (torch layout [out, in, kernel]: f32 / f16 / bf16, or i8 with `prefix.weight.scale`
+    /// [out]) and `prefix.bias` [out] as the linear map of its input windows: weight [out, kernel * in] in window
+    /// order (`KernelContext.unfold`), so every stored form runs as a linear layer.
+    func convWindows(_ prefix: String, inChannels: Int, outChannels: Int, kernel: Int) throws -> LinearWeights {
+        let name = prefix + ".weight", shape = [outChannels, inChannels, kernel]
+        let stored: StoredMatrix
+        if infos[name]?.dtype == .i8 {
+            _ = try info(name, shape: shape)
+            let scales = try floats(QuantizedTensorNaming.scaleName(of: name), shape: [outChannels])
+            let values = try source.bytes(of: name).load(as: Int8.self)
+            stored = .int8(values: TensorBytes(values: Self.windowOrder(values, inChannels: inChannels, kernel: kernel)),
+                           scales: scales.array)
+        } else {
+            let values = try floats(name, shape: shape).array
+            stored = .float(FloatStorage(Self.windowOrder(values, inChannels: inChannels, kernel: kernel)))
+        }
+        return LinearWeights(stored, bias: try floats(prefix + ".bias", shape: [outChannels]), outFeatures: outChannels,
+                             inFeatures: kernel * inChannels)
+    }
+
+    /// torch's conv layout [out, in, kernel] as window order [out, kernel, in].
+    static func windowOrder<T>(_ values: [T], inChannels: Int, kernel: Int) -> [T] {
+        let block = inChannels * kernel
+        return values.indices.map { index in
+            let (out, within) = index.quotientAndRemainder(dividingBy: block)
+            let (tap, input) = within.quotientAndRemainder(dividingBy: inChannels)
+            return values[out * block + input * kernel + tap]
+        }
+    }
+
     /// `prefix.weight` and `prefix.bias`, both [size].
     func norm(_ prefix: String, size: Int, epsilon: Double) throws -> NormWeights {
         NormWeights(weight: try floats(prefix + ".weight", shape: [size]), bias: try floats(prefix + ".bias", shape: [size]),
@@ -112,7 +151,7 @@ final class WeightLoader {
     /// Fails naming every tensor that was not read and is not ignorable in eval.
     func checkAllUsed() throws {
         let unexpected = infos.keys.filter { name in
-            !used.contains(name) && !KeyMap.ignorableInEval.contains(name)
+            !used.contains(name) && !KeyMap.isIgnorableInEval(name, family: family)
         }.sorted()
         guard unexpected.isEmpty else {
             throw ModelError.unexpectedTensors(source: source.sourceDescription, names: unexpected)

@@ -11,13 +11,17 @@ struct Convert: ParsableCommand {
     @Option(help: "How to store the weights: \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var dtype: WeightFormat = .f32
 
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var write: WriteOptions
     @OptionGroup var format: OutputFormatOptions
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        let result = try NativeConversion.convert(hfDirectory: hfDirectory, to: write.output, format: dtype, progress: Console.progress)
+        let result = try NativeConversion.convert(hfDirectory: hfDirectory, to: write.output, format: dtype,
+                                                  targetLanguage: language.language, progress: Console.progress)
         print(format.json ? result.json.serialized(pretty: true) : result.text)
-        if write.verify { try Verify.afterWriting(candidate: write.output, reference: hfDirectory, compute: compute) }
+        if write.verify {
+            try Verify.afterWriting(candidate: write.output, reference: hfDirectory, targetLanguage: language.language, compute: compute)
+        }
     }
 }

@@ -65,3 +65,11 @@ struct WriteOptions: ParsableArguments {
     @Flag(help: "Run verify against the source after writing (exit 1 when it fails).")
     var verify = false
 }
+
+/// `--target-lang`: an MMS language adapter (Wav2Vec2 models with attention adapters).
+struct LanguageOptions: ParsableArguments {
+    @Option(name: .customLong("target-lang"), help: ArgumentHelp(
+        "Load the model's MMS adapter for this language (adapter.<lang>.safetensors beside a HF model's weights, as transformers' load_adapter); convert builds it into the file.",
+        valueName: "lang"))
+    var language: String?
+}

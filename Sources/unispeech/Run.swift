@@ -5,7 +5,7 @@ import UniSpeech
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a model on audio: transcripts (CTC), labels (classification), or output summaries.")
+        abstract: "Run a model on audio: transcripts (CTC), labels (classification), label segments (frame classification), speaker similarities (x-vector), or output summaries.")
 
     /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load, forward
     /// and per-phase seconds and the engine (benchmarks/run.py reads it).
@@ -26,6 +26,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write the head's outputs (HF names) to this .safetensors file.")
     var output: String?
 
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var format: OutputFormatOptions
     @OptionGroup var compute: ComputeOptions
 
@@ -36,7 +37,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let report = try ModelRun.run(RunRequest(
             modelPath: model, inputPaths: inputs, head: head.head, outputPath: output, threads: compute.threads,
-            gemm: compute.backend, progress: Console.progress))
+            gemm: compute.backend, targetLanguage: language.language, progress: Console.progress))
         if ProcessInfo.processInfo.environment[Self.timingVariable] != nil {
             Console.error("timing: " + report.timings.serialized())
         }

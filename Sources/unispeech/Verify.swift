@@ -25,6 +25,7 @@ struct Verify: ParsableCommand {
     @Flag(help: "Fail when a CTC transcript differs.")
     var requireSameTranscripts = false
 
+    @OptionGroup var language: LanguageOptions
     @OptionGroup var format: OutputFormatOptions
     @OptionGroup var compute: ComputeOptions
 
@@ -32,16 +33,16 @@ struct Verify: ParsableCommand {
         let report = try ModelVerifier.verify(VerifyRequest(
             candidatePath: candidate, referencePath: reference, audioPaths: audio, minCosine: minCosine,
             minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts,
-            threads: compute.threads, gemm: compute.backend, progress: Console.progress))
+            threads: compute.threads, gemm: compute.backend, targetLanguage: language.language, progress: Console.progress))
         print(format.json ? report.json.serialized(pretty: true) : report.text)
         if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
     }
 
     /// The --verify step of convert and quantize: default thresholds, built-in signals, text report.
-    static func afterWriting(candidate: String, reference: String, compute: ComputeOptions) throws {
+    static func afterWriting(candidate: String, reference: String, targetLanguage: String? = nil, compute: ComputeOptions) throws {
         let report = try ModelVerifier.verify(VerifyRequest(
             candidatePath: candidate, referencePath: reference, threads: compute.threads, gemm: compute.backend,
-            progress: Console.progress))
+            targetLanguage: targetLanguage, progress: Console.progress))
         print(report.text)
         if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
     }

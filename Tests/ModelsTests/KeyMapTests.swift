@@ -8,7 +8,7 @@ import TestSupport
 @Suite struct KeyMapTests {
     /// The weights of a checkpoint fixture under canonical names.
     private func canonical(_ fixture: String) throws -> CanonicalTensorSource {
-        try CanonicalTensorSource(HFCheckpoint.open(directory: ExpectedCheckpoint.directory(fixture)).weights.source)
+        try CanonicalTensorSource(HFCheckpoint.open(directory: ExpectedCheckpoint.directory(fixture)).weights.source, family: .unispeech)
     }
 
     @Test func everyLayoutOfOneModelGivesTheSameCanonicalWeights() throws {

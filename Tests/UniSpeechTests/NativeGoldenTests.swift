@@ -134,7 +134,7 @@ struct DamagedTensors: TensorSource {
             architecture: "UniSpeechForCTC", config: checkpoint.config,
             sidecars: ModelSidecars([.preprocessorConfig: checkpoint.sidecars.preprocessorConfig].compactMapValues { $0 }),
             source: .object([]),
-            weights: DamagedTensors(base: try CanonicalTensorSource(checkpoint.weights.source),
+            weights: DamagedTensors(base: try CanonicalTensorSource(checkpoint.weights.source, family: .unispeech),
                                     damaged: "encoder.layers.0.feed_forward.output_dense.weight", factor: -1),
             inputFiles: [])
         let path = scratch.file("damaged.unispeech")

@@ -39,10 +39,12 @@ public final class SpeechModel: Sendable {
     /// Seconds spent loading (files opened, weights mapped and arranged).
     public let loadSeconds: Double
 
-    /// Loads the model at `path` (a HF directory or a .unispeech file) to run on `threads` threads with `gemm`.
-    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn) throws {
+    /// Loads the model at `path` (a HF directory or a .unispeech file) to run on `threads` threads with `gemm`; with
+    /// `targetLanguage`, its MMS adapter for that language.
+    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn,
+                targetLanguage: String? = nil) throws {
         let start = Date()
-        bundle = try ModelBundle.open(path: path)
+        bundle = try ModelBundle.open(path: path, targetLanguage: targetLanguage)
         model = try UniSpeechModel(bundle: bundle, engine: try ComputeEngine(threads: threads, backend: gemm))
         tokenizer = try bundle.tokenizer()
         loadSeconds = Date().timeIntervalSince(start)
@@ -74,7 +76,8 @@ public final class SpeechModel: Sendable {
         return Dictionary(uniqueKeysWithValues: output.tensors.map { ($0.name, Tensor(shape: $0.shape, values: $0.values)) })
     }
 
-    /// What each batch item's output means: transcript (CTC), classes (classification), or nothing.
+    /// What each batch item's output means: transcript (CTC), classes (classification), label segments (frame
+    /// classification), embedding (x-vector), or nothing.
     public func decode(_ output: ModelOutput) throws -> [InputMeaning] {
         try RunDecoding.decode(output, bundle: bundle, tokenizer: tokenizer)
     }

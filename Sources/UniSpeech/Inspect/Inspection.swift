@@ -86,6 +86,8 @@ public struct InspectReport: Sendable {
     public let architecture: String?
     /// "config" when config.json names the architecture, "tensors" when inferred from names, "none".
     public let architectureSource: String
+    /// The family: config.json's `model_type`, else the base-model prefix of the tensor names; nil when neither tells.
+    public let family: ModelFamily?
     public let heads: [ModelHead]
     /// Key config values by HF field name (empty without a config).
     public let configSummary: [(key: String, value: JSONValue)]
@@ -98,13 +100,17 @@ public struct InspectReport: Sendable {
     /// Summarises `model` from its metadata alone.
     public init(_ model: InspectedModel) {
         self.model = model
-        let heads = ModelHead.present(in: model.tensors.map { KeyMap.canonicalName($0.name) })
+        let family = model.config?.family ?? ModelFamily.owning(tensorNames: model.tensors.map(\.name))
+        self.family = family
+        let heads = ModelHead.present(in: model.tensors.map { name in
+            family.map { KeyMap.canonicalName(name.name, family: $0) } ?? name.name
+        })
         self.heads = heads
         if let named = model.config?.architectures.first {
             architecture = named
             architectureSource = "config"
-        } else if let head = heads.last {
-            architecture = head.architecture
+        } else if let family, let head = heads.last {
+            architecture = family.architecture(of: head)
             architectureSource = "tensors"
         } else {
             architecture = nil
@@ -135,12 +141,38 @@ public struct InspectReport: Sendable {
             (Key.numConvPosEmbeddings, .int(Int64(config.numConvPosEmbeddings))),
             (Key.numConvPosEmbeddingGroups, .int(Int64(config.numConvPosEmbeddingGroups))),
         ]
+        switch config.family {
+        case .hubert:
+            items.append((Key.featProjLayerNorm, .bool(config.featProjLayerNorm)))
+            items.append((Key.convPosBatchNorm, .bool(config.convPosBatchNorm)))
+        case .wavlm:
+            items.append((Key.numBuckets, .int(Int64(config.numBuckets))))
+            items.append((Key.maxBucketDistance, .int(Int64(config.maxBucketDistance))))
+        case .data2vecAudio:
+            items.append((Key.convPosKernelSize, .int(Int64(config.convPosKernelSize))))
+        case .unispeech, .wav2vec2, .unispeechSat:
+            break
+        }
+        if config.hasConvAdapter {
+            items.append((Key.addAdapter, .bool(true)))
+            items.append((Key.numAdapterLayers, .int(Int64(config.numAdapterLayers))))
+            items.append((Key.outputHiddenSize, .int(Int64(config.adapterOutputSize))))
+        }
+        if config.hasAttentionAdapters, let dimension = config.adapterAttnDim {
+            items.append((Key.adapterAttnDim, .int(Int64(dimension))))
+        }
         if heads.contains(.ctc) { items.append((Key.vocabSize, .int(Int64(config.vocabSize)))) }
-        if heads.contains(.classification) {
+        if heads.contains(.classification) || heads.contains(.frameClassification) {
             items.append((Key.numLabels, .int(Int64(config.numLabels))))
+        }
+        if !Set(heads).isDisjoint(with: [ModelHead.classification, .frameClassification, .xvector]) {
             items.append((Key.useWeightedLayerSum, .bool(config.useWeightedLayerSum)))
         }
-        if heads.contains(.pretraining) {
+        if heads.contains(.xvector) {
+            items.append((Key.tdnnDim, ints(config.tdnnDim)))
+            items.append((Key.xvectorOutputDim, .int(Int64(config.xvectorOutputDim))))
+        }
+        if heads.contains(.pretraining) && config.family.pretrainingQuantizes {
             items.append((Key.numCodevectorGroups, .int(Int64(config.numCodevectorGroups))))
             items.append((Key.numCodevectorsPerGroup, .int(Int64(config.numCodevectorsPerGroup))))
         }
@@ -155,6 +187,7 @@ public struct InspectReport: Sendable {
             ("files", .array(model.files.map { .string($0) })),
             ("architecture", architecture.map { .string($0) } ?? .null),
             ("architecture_source", .string(architectureSource)),
+            ("model_type", family.map { .string($0.rawValue) } ?? .null),
             ("heads", .array(heads.map { .string($0.rawValue) })),
             ("config", model.config == nil ? .null : .object(configSummary)),
             ("parameter_count", .int(Int64(parameterCount))),
@@ -180,7 +213,8 @@ public struct InspectReport: Sendable {
             ("path", model.path),
             ("format", "\(model.format) (\(model.files.joined(separator: ", ")))"),
             ("architecture", architecture.map { "\($0) (from \(architectureSource == "config" ? "config.json" : "tensor names"))" }
-                ?? "unknown (no config and no UniSpeech tensor names)"),
+                ?? "unknown (no config and no family's tensor names)"),
+            ("model_type", family?.rawValue ?? "unknown"),
             ("heads", heads.isEmpty ? "none" : heads.map(\.rawValue).joined(separator: ", ")),
         ]
         rows += configSummary.map { ($0.key, Self.plain($0.value)) }

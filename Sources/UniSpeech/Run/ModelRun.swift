@@ -21,12 +21,15 @@ public struct RunRequest: Sendable {
     public var outputPath: String?
     public var threads: Int
     public var gemm: GemmBackend
+    /// The MMS language adapter to load (`LanguageAdapter`), nil for the weights as they are.
+    public var targetLanguage: String?
     /// Told about each input read and the forward pass.
     public var progress: ProgressHandler?
 
     public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil, threads: Int,
-                gemm: GemmBackend = .onednn, progress: ProgressHandler? = nil) {
+                gemm: GemmBackend = .onednn, targetLanguage: String? = nil, progress: ProgressHandler? = nil) {
         self.modelPath = modelPath
+        self.targetLanguage = targetLanguage
         self.inputPaths = inputPaths
         self.head = head
         self.outputPath = outputPath
@@ -53,6 +56,14 @@ public struct TensorSummary: Sendable, Equatable {
     }
 }
 
+/// The cosine similarity of two inputs' x-vector embeddings.
+public struct EmbeddingSimilarity: Sendable, Equatable {
+    /// Indices into the run's inputs, first < second.
+    public var first: Int
+    public var second: Int
+    public var cosine: Double
+}
+
 /// The result of one `run`: the outputs, what they came from, and what they mean.
 public struct RunReport: Sendable {
     public var request: RunRequest
@@ -72,8 +83,25 @@ public struct RunReport: Sendable {
 
     public var summaries: [TensorSummary] { output.tensors.map(TensorSummary.init) }
 
+    /// X-vector head with two inputs or more: the cosine similarity of every pair of embeddings, in input order.
+    public var similarities: [EmbeddingSimilarity] {
+        let embeddings = meanings.map { meaning -> [Float]? in
+            if case let .embedding(values) = meaning { return values }
+            return nil
+        }
+        guard embeddings.count >= 2 else { return [] }
+        var pairs: [EmbeddingSimilarity] = []
+        for first in embeddings.indices {
+            for second in (first + 1)..<embeddings.count {
+                guard let a = embeddings[first], let b = embeddings[second] else { continue }
+                pairs.append(EmbeddingSimilarity(first: first, second: second, cosine: RunDecoding.cosineSimilarity(a, b)))
+            }
+        }
+        return pairs
+    }
+
     /// The pretraining head's codevector perplexity.
-    public var codevectorPerplexity: Float? { output["codevector_perplexity"]?.values.first }
+    public var codevectorPerplexity: Float? { output[OutputName.codevectorPerplexity]?.values.first }
 
     /// Lines for people: transcripts, labels, or shapes and summaries.
     public var text: String {
@@ -85,9 +113,19 @@ public struct RunReport: Sendable {
             case let .classes(scores):
                 let ranked = scores.map { "\($0.label) \(String(format: "%.3f", $0.score))" }.joined(separator: ", ")
                 lines.append("\(input.path): \(scores.first?.label ?? "?")  (\(ranked))")
+            case let .segments(segments):
+                lines.append("\(input.path): \(segments.count) segment\(segments.count == 1 ? "" : "s")")
+                for segment in segments {
+                    lines.append("  \(String(format: "%.3f-%.3f s", segment.startTime, segment.endTime))  \(segment.label)")
+                }
+            case let .embedding(values):
+                lines.append("\(input.path): \(input.origin(samplingRate: samplingRate)), embedding of \(values.count) values")
             case .none:
                 lines.append("\(input.path): \(input.origin(samplingRate: samplingRate)), \(output.frameLengths[index]) frames")
             }
+        }
+        for pair in similarities {
+            lines.append("cosine similarity \(inputs[pair.first].path) ~ \(inputs[pair.second].path): \(String(format: "%.4f", pair.cosine))")
         }
         if meanings.allSatisfy({ $0 == .none }) {
             for summary in summaries {
@@ -126,6 +164,14 @@ public struct RunReport: Sendable {
                     entry.append(("scores", .array(scores.map { score in
                         .object([("id", .int(Int64(score.id))), ("label", .string(score.label)), ("score", .double(score.score))])
                     })))
+                case let .segments(segments):
+                    entry.append(("segments", .array(segments.map { segment in
+                        .object([("id", .int(Int64(segment.id))), ("label", .string(segment.label)),
+                                 ("start_frame", .int(Int64(segment.startFrame))), ("end_frame", .int(Int64(segment.endFrame))),
+                                 ("start_time", .double(segment.startTime)), ("end_time", .double(segment.endTime))])
+                    })))
+                case let .embedding(values):
+                    entry.append(("embedding_size", .int(Int64(values.count))))
                 case .none:
                     break
                 }
@@ -138,6 +184,11 @@ public struct RunReport: Sendable {
             })),
         ]
         if let perplexity = codevectorPerplexity { members.append(("codevector_perplexity", .double(Double(perplexity)))) }
+        if case let pairs = similarities, !pairs.isEmpty {
+            members.append(("similarities", .array(pairs.map { pair in
+                .object([("first", .int(Int64(pair.first))), ("second", .int(Int64(pair.second))), ("cosine", .double(pair.cosine))])
+            })))
+        }
         members.append(("output_file", request.outputPath.map { .string($0) } ?? .null))
         return .object(members)
     }
@@ -160,7 +211,8 @@ public enum ModelRun {
 
     /// Runs `request` end to end.
     public static func run(_ request: RunRequest) throws -> RunReport {
-        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm)
+        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm,
+                                    targetLanguage: request.targetLanguage)
         let head = request.head ?? model.model.defaultHead
         var waveforms: [[Float]] = []
         var inputs: [InputInfo] = []

@@ -28,14 +28,17 @@ public struct VerifyRequest: Sendable {
     /// Threads and GEMM library of each model's engine.
     public var threads: Int
     public var gemm: GemmBackend
+    /// The MMS language adapter both models load (a native file must have it built in).
+    public var targetLanguage: String?
     /// Told which head runs.
     public var progress: ProgressHandler?
 
     public init(candidatePath: String, referencePath: String, audioPaths: [String] = [], minCosine: Double? = nil,
                 minArgmaxAgreement: Double? = nil, requireSameTranscripts: Bool = false,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn,
-                progress: ProgressHandler? = nil) {
+                targetLanguage: String? = nil, progress: ProgressHandler? = nil) {
         self.threads = threads
+        self.targetLanguage = targetLanguage
         self.gemm = gemm
         self.progress = progress
         self.candidatePath = candidatePath
@@ -60,7 +63,7 @@ public struct OutputComparison: Sendable, Equatable {
 
 /// How often the candidate picks the same argmax as the reference.
 public struct ArgmaxAgreement: Sendable, Equatable {
-    public enum Kind: String, Sendable { case ctcFrames = "ctc_frames", codevectors, labels }
+    public enum Kind: String, Sendable { case ctcFrames = "ctc_frames", codevectors, labels, frameLabels = "frame_labels" }
     public var kind: Kind
     public var agreeing: Int
     public var total: Int
@@ -94,8 +97,8 @@ public struct VerifyReport: Sendable {
 public enum ModelVerifier {
     /// Verifies the candidate against the reference; a missed threshold is a failure in the report, not an error.
     public static func verify(_ request: VerifyRequest) throws -> VerifyReport {
-        let candidateBundle = try ModelBundle.open(path: request.candidatePath)
-        let referenceBundle = try ModelBundle.open(path: request.referencePath)
+        let candidateBundle = try ModelBundle.open(path: request.candidatePath, targetLanguage: request.targetLanguage)
+        let referenceBundle = try ModelBundle.open(path: request.referencePath, targetLanguage: request.targetLanguage)
         for (path, bundle) in [(request.candidatePath, candidateBundle), (request.referencePath, referenceBundle)] {
             try (bundle.weights as? NativeReader)?.checkChecksums()
             try FiniteCheck.requireFinite(bundle.weights, description: path)
@@ -137,7 +140,7 @@ public enum ModelVerifier {
                 report.outputs.append(compare(ct, rt, head: head, frameLengths: r.frameLengths))
             }
             switch head {
-            case .base:
+            case .base, .xvector:
                 break
             case .ctc:
                 let (agreement, transcripts) = try compareCTC(c, r, inputs: inputs.map(\.name), candidate: candidateBundle,
@@ -152,8 +155,10 @@ public enum ModelVerifier {
                     return HeadDecoding.argmax(ct.values, in: item) == HeadDecoding.argmax(rt.values, in: item)
                 }.count
                 report.agreements.append(ArgmaxAgreement(kind: .labels, agreeing: agreeing, total: rt.shape[0]))
+            case .frameClassification:
+                report.agreements.append(compareFrameLabels(c, r))
             case .pretraining:
-                if let base = baseOutputs {
+                if let base = baseOutputs, reference.config.family.pretrainingQuantizes {
                     let chosen = (try candidate.codevectorIndices(base.candidate), try reference.codevectorIndices(base.reference))
                     report.agreements.append(ArgmaxAgreement(kind: .codevectors, agreeing: zip(chosen.0, chosen.1).filter { $0 == $1 }.count,
                                                              total: chosen.1.count))
@@ -214,6 +219,21 @@ public enum ModelVerifier {
                                                     reference: referenceDecoder.decode(ids.map(\.1))))
         }
         return (agreement, transcripts)
+    }
+
+    /// Per-frame label argmax agreement over the real frames.
+    static func compareFrameLabels(_ candidate: ModelOutput, _ reference: ModelOutput) -> ArgmaxAgreement {
+        let (ct, rt) = (candidate[OutputName.logits]!, reference[OutputName.logits]!)
+        let (frames, labels) = (rt.shape[1], rt.shape[2])
+        var agreement = ArgmaxAgreement(kind: .frameLabels, agreeing: 0, total: 0)
+        for (b, length) in reference.frameLengths.enumerated() {
+            for t in 0..<min(length, frames) {
+                let row = ((b * frames + t) * labels)..<((b * frames + t + 1) * labels)
+                agreement.total += 1
+                if HeadDecoding.argmax(ct.values, in: row) == HeadDecoding.argmax(rt.values, in: row) { agreement.agreeing += 1 }
+            }
+        }
+        return agreement
     }
 
     /// One sentence per threshold the report misses.

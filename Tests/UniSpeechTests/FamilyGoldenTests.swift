@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import UniSpeech
+@testable import UniSpeechAudio
+@testable import UniSpeechCheckpoint
+@testable import UniSpeechCore
+@testable import UniSpeechFormat
+@testable import UniSpeechKernels
+@testable import UniSpeechModels
+
+/// One golden case of Tests/Fixtures/family (scripts/make_family_golden.py: transformers 5.24 on every family x head,
+/// in each norm kind the family allows, with and without masks), as cases.json describes it.
+struct FamilyCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let modelType: String
+    let head: ModelHead
+    let headOutputs: [String]
+    let hiddenStates: Int
+    /// The MMS case: the adapter's language and the reference made after `load_adapter`.
+    let adapter: (language: String, reference: String)?
+
+    var testDescription: String { name }
+    var directory: String { Fixtures.path("family/" + name) }
+
+    static let all: [FamilyCase] = {
+        let path = Fixtures.path("family/cases.json")
+        let list = try! JSONValue.parse([UInt8](FileManager.default.contents(atPath: path)!), source: path).arrayValue!
+        return list.map { entry in
+            FamilyCase(name: entry["name"]!.stringValue!, modelType: entry["model_type"]!.stringValue!,
+                       head: ModelHead(rawValue: entry["head"]!.stringValue!)!,
+                       headOutputs: entry["head_outputs"]!.arrayValue!.map { $0.stringValue! },
+                       hiddenStates: entry["num_hidden_states"]!.intValue!,
+                       adapter: entry["adapter"].map { ($0["lang"]!.stringValue!, $0["reference"]!.stringValue!) })
+        }
+    }()
+
+    /// Each reference file of the case with the language to load for it (nil: the weights as they are).
+    var references: [(file: String, language: String?)] {
+        [("reference.safetensors", nil)] + (adapter.map { [($0.reference, $0.language)] } ?? [])
+    }
+
+    /// The two inputs (240 and 170 samples).
+    func waveforms() throws -> [[Float]] {
+        try (0..<2).map { try NpyReader.readFloat32Vector(path: directory + "/input\($0).npy") }
+    }
+
+    /// Runs the case's head on its inputs with every hidden state recorded, from `path` (HF directory or native file).
+    func run(_ path: String, language: String?) throws -> ModelOutput {
+        let bundle = try ModelBundle.open(path: path, targetLanguage: language)
+        let model = try UniSpeechModel(bundle: bundle, engine: try ComputeEngine(threads: 2))
+        let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(try waveforms())
+        return try model.run(batch, head: head, hiddenStates: true)
+    }
+
+    /// Every tensor of a reference file besides the inputs, by name.
+    func expected(_ file: String) throws -> [String: (shape: [Int], values: [Float])] {
+        let reader = try SafetensorsReader(path: directory + "/" + file)
+        var tensors: [String: (shape: [Int], values: [Float])] = [:]
+        for info in reader.tensors where !["input_values", "attention_mask"].contains(info.name) {
+            tensors[info.name] = (info.shape, try reader.floats(info.name))
+        }
+        return tensors
+    }
+
+    /// The case converted into `scratch` as `format` (with the adapter's language built in when `language` is given).
+    func converted(_ format: WeightFormat, language: String?, scratch: ScratchDirectory) throws -> String {
+        let path = scratch.file("\(name)-\(language ?? "own")-\(format.rawValue).unispeech")
+        try NativeConversion.convert(hfDirectory: directory, to: path, format: format, targetLanguage: language)
+        return path
+    }
+}
+
+/// Max |a - b| over max |b|, NaN-aware: equal NaNs agree, a NaN against a number is an infinite error.
+func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
+    var error: Float = 0, scale: Float = 0
+    for (x, y) in zip(a, b) {
+        if x.isNaN || y.isNaN {
+            if x.isNaN != y.isNaN { return .infinity }
+            continue
+        }
+        error = max(error, abs(x - y))
+        scale = max(scale, abs(y))
+    }
+    return error / max(scale, .leastNormalMagnitude)
+}
+
+@Suite struct FamilyGoldenTests {
+    @Test func casesCoverEveryFamilyAndHead() {
+        let pairs = Set(FamilyCase.all.map { "\($0.modelType) \($0.head.rawValue)" })
+        for family in ModelFamily.allCases {
+            for head in family.heads { #expect(pairs.contains("\(family.rawValue) \(head.rawValue)"), "\(family) \(head)") }
+        }
+    }
+
+    @Test(arguments: FamilyCase.all) func featureExtractorMatchesTransformers(_ golden: FamilyCase) throws {
+        let bundle = try ModelBundle.open(path: golden.directory)
+        let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(try golden.waveforms())
+        let reference = try SafetensorsReader(path: golden.directory + "/reference.safetensors")
+        // Normalisation statistics in f64 vs numpy's f32: within 1e-5 of the largest value.
+        #expect(relativeMaxError(batch.values, try reference.floats("input_values")) <= 1e-5)
+        if reference.info("attention_mask") != nil {
+            #expect(batch.attentionMask == (try reference.bytes(of: "attention_mask").load(as: Int32.self)))
+        } else {
+            #expect(batch.attentionMask == nil)
+        }
+    }
+
+    @Test(arguments: FamilyCase.all) func hfDirectoryMatchesTransformers(_ golden: FamilyCase) throws {
+        for (file, language) in golden.references {
+            let output = try golden.run(golden.directory, language: language)
+            let expected = try golden.expected(file)
+            #expect(output.tensors.map(\.name) == golden.headOutputs + (0..<golden.hiddenStates).map(OutputName.hiddenState))
+            #expect(Set(output.tensors.map(\.name)) == Set(expected.keys), "\(golden.name) \(file)")
+            for tensor in output.tensors {
+                guard let reference = expected[tensor.name] else { continue }
+                #expect(tensor.shape == reference.shape, "\(golden.name) \(tensor.name)")
+                // fp32 parity target: max abs error <= 1e-4 x max |reference|.
+                let error = familyRelativeError(tensor.values, reference.values)
+                #expect(error <= 1e-4, "\(golden.name) \(file) \(tensor.name): relative max error \(error)")
+            }
+        }
+    }
+
+    @Test(arguments: FamilyCase.all) func nativeFilesMatchTransformers(_ golden: FamilyCase) throws {
+        let scratch = try ScratchDirectory("family")
+        defer { scratch.remove() }
+        for (file, language) in golden.references {
+            let expected = try golden.expected(file)
+            for format in WeightFormat.allCases {
+                let path = try golden.converted(format, language: language, scratch: scratch)
+                let output = try golden.run(path, language: language)
+                #expect(Set(output.tensors.map(\.name)) == Set(expected.keys), "\(golden.name) \(format)")
+                for tensor in output.tensors {
+                    guard let reference = expected[tensor.name] else { continue }
+                    #expect(tensor.shape == reference.shape)
+                    let label = "\(golden.name) \(file) \(format) \(tensor.name)"
+                    switch format {
+                    case .f32:
+                        // The HF directory's target: max abs error <= 1e-4 x max |reference|.
+                        let error = familyRelativeError(tensor.values, reference.values)
+                        #expect(error <= 1e-4, "\(label): relative max error \(error)")
+                    case .f16:
+                        // f16 weights, f32 compute: max abs error <= 2e-3 x max |reference|.
+                        let error = familyRelativeError(tensor.values, reference.values)
+                        #expect(error <= 2e-3, "\(label): relative max error \(error)")
+                    case .int8:
+                        guard tensor.values.count > 1 else { continue }
+                        let comparison = ModelVerifier.compare(tensor, NamedTensor(name: tensor.name, shape: reference.shape,
+                                                                                   values: reference.values),
+                                                               head: output.head, frameLengths: output.frameLengths)
+                        // int8 target: cosine similarity >= 0.99 over the real frames.
+                        #expect(comparison.cosine >= 0.99, "\(label): cosine \(comparison.cosine)")
+                    }
+                }
+            }
+        }
+    }
+}
