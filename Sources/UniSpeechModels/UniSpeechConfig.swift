@@ -422,22 +422,24 @@ public struct UniSpeechConfig: Sendable, Equatable {
     /// beyond a count are left unread, so the strict loader names them.)
     public func checkCounts(against names: [String], heads: Set<ModelHead>) throws {
         func invalid(_ field: String, _ reason: String) -> ConfigError { .invalid(path: source, field: field, reason: reason) }
-        func check(_ field: String, _ value: Int, counting prefix: String, what: String) throws {
+        /// `value` counts modules `prefix<i>.`; `entries` when the field is a list (one entry per module).
+        func check(_ field: String, _ value: Int, counting prefix: String, what: String, entries: Bool = false) throws {
             let found = Self.indexCount(names, prefix: prefix)
             guard value <= found else {
-                throw invalid(field, "is \(value) but the weights hold \(found) \(what) (\(prefix)N)")
+                throw invalid(field, "\(entries ? "has \(value) entries" : "is \(value)") but the weights hold \(found) \(what) (\(prefix)N)")
             }
         }
+        if hasConvAdapter, let head = heads.first(where: { $0 == .classification || $0 == .frameClassification }) {
+            throw invalid(Key.addAdapter, "must be false for the \(head.rawValue) head (transformers refuses the adapter there)")
+        }
         try check(Key.numHiddenLayers, numHiddenLayers, counting: "encoder.layers.", what: "encoder layers")
-        try check(Key.convDim, convDim.count, counting: "feature_extractor.conv_layers.", what: "feature-encoder conv layers")
+        try check(Key.convDim, convDim.count, counting: "feature_extractor.conv_layers.", what: "feature-encoder conv layers",
+                  entries: true)
         if family == .data2vecAudio {
             try check(Key.numConvPosEmbeddings, numConvPosEmbeddings, counting: "encoder.pos_conv_embed.layers.", what: "positional conv layers")
         }
         if hasConvAdapter {
             try check(Key.numAdapterLayers, numAdapterLayers, counting: "adapter.layers.", what: "adapter conv layers")
-        }
-        if hasConvAdapter, let head = heads.first(where: { $0 == .classification || $0 == .frameClassification }) {
-            throw invalid(Key.addAdapter, "must be false for the \(head.rawValue) head (transformers refuses the adapter there)")
         }
         if heads.contains(.xvector) {
             try Self.checkList(Key.tdnnDim, tdnnDim, invalid)
@@ -449,7 +451,7 @@ public struct UniSpeechConfig: Sendable, Equatable {
             guard xvectorOutputDim > 0 && xvectorOutputDim <= Self.largestSize else {
                 throw invalid(Key.xvectorOutputDim, "must be positive and at most \(Self.largestSize), found \(xvectorOutputDim)")
             }
-            try check(Key.tdnnDim, tdnnDim.count, counting: "tdnn.", what: "TDNN layers")
+            try check(Key.tdnnDim, tdnnDim.count, counting: "tdnn.", what: "TDNN layers", entries: true)
         }
     }
 

@@ -63,6 +63,19 @@ struct FamilyCase: CustomTestStringConvertible, Sendable {
         return tensors
     }
 
+    /// What scripts/make_family_f16_golden.py recorded for one reference file: the tensors it rounded to f16, and
+    /// transformers' own outputs with them rounded when that alone moves an output by more than 2e-3.
+    func f16Record(_ file: String) throws -> (rounded: [String], reference: String?) {
+        let record = try #require(FamilyCase.f16Records[name]?[file])
+        return (record["rounded"]!.arrayValue!.map { $0.stringValue! }, record["f16_reference"]?.stringValue)
+    }
+
+    static let f16Records: [String: JSONValue] = {
+        let path = Fixtures.path("family/f16.json")
+        let root = try! JSONValue.parse([UInt8](FileManager.default.contents(atPath: path)!), source: path)
+        return Dictionary(uniqueKeysWithValues: root["cases"]!.objectMembers!.map { ($0.key, $0.value) })
+    }()
+
     /// The case converted into `scratch` as `format` (with the adapter's language built in when `language` is given).
     func converted(_ format: WeightFormat, language: String?, scratch: ScratchDirectory) throws -> String {
         let path = scratch.file("\(name)-\(language ?? "own")-\(format.rawValue).unispeech")
@@ -131,8 +144,23 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
                 let path = try golden.converted(format, language: language, scratch: scratch)
                 let output = try golden.run(path, language: language)
                 #expect(Set(output.tensors.map(\.name)) == Set(expected.keys), "\(golden.name) \(format)")
+                var references = expected
+                // f16 weights, f32 compute: max abs error <= 2e-3 x max |reference|. Where rounding the weights to f16
+                // alone moves transformers' own outputs further (12 of the 32 references: conv layers of 6-8 channels
+                // feeding norms over as few; scripts/make_family_f16_golden.py), the file must instead give
+                // transformers' outputs with those rounded weights within the f32 target, 1e-4.
+                var f16Bound: Float = 2e-3
+                if format == .f16 {
+                    let record = try golden.f16Record(file)
+                    let stored = try NativeReader(path: path).tensors.filter { $0.dtype == .f16 }.map(\.name)
+                    #expect(stored.sorted() == record.rounded, "the script rounds what an f16 file stores as f16")
+                    if let f16Reference = record.reference {
+                        references = try golden.expected(f16Reference)
+                        f16Bound = 1e-4
+                    }
+                }
                 for tensor in output.tensors {
-                    guard let reference = expected[tensor.name] else { continue }
+                    guard let reference = references[tensor.name] else { continue }
                     #expect(tensor.shape == reference.shape)
                     let label = "\(golden.name) \(file) \(format) \(tensor.name)"
                     switch format {
@@ -141,9 +169,8 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
                         let error = familyRelativeError(tensor.values, reference.values)
                         #expect(error <= 1e-4, "\(label): relative max error \(error)")
                     case .f16:
-                        // f16 weights, f32 compute: max abs error <= 2e-3 x max |reference|.
                         let error = familyRelativeError(tensor.values, reference.values)
-                        #expect(error <= 2e-3, "\(label): relative max error \(error)")
+                        #expect(error <= f16Bound, "\(label): relative max error \(error)")
                     case .int8:
                         guard tensor.values.count > 1 else { continue }
                         let comparison = ModelVerifier.compare(tensor, NamedTensor(name: tensor.name, shape: reference.shape,
@@ -153,6 +180,31 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
                         #expect(comparison.cosine >= 0.99, "\(label): cosine \(comparison.cosine)")
                     }
                 }
+            }
+        }
+    }
+}
+
+@Suite struct FamilyVerifyTests {
+    /// One case per family (the MMS case for Wav2Vec2, with and without its language), each with its head's checks.
+    /// Not the pretraining cases: with f16 weights 2 of their 3,434 codevector choices on the built-in signals flip
+    /// at near ties of the random weights (agreement 99.94%, above the 99% threshold), and each flip replaces a whole
+    /// frame of projected_quantized_states, whose cosine then falls to 0.99976-0.99985, under f16's 0.9999.
+    static let cases = ["unispeech_ctc_layer_mask", "wav2vec2_ctc_mms_layer_mask", "hubert_cls_weighted_batchnorm_group_mask",
+                        "unispeech_sat_frame_group_mask", "wavlm_xvector_group_mask", "data2vec_audio_ctc_adapter"]
+        .map { name in FamilyCase.all.first { $0.name == name }! }
+
+    @Test(arguments: cases) func verifyPassesQuantisedFilesAgainstTheHFDirectory(_ golden: FamilyCase) throws {
+        let scratch = try ScratchDirectory("family-verify")
+        defer { scratch.remove() }
+        for (_, language) in golden.references {
+            for format in [WeightFormat.f16, .int8] {
+                let path = try golden.converted(format, language: language, scratch: scratch)
+                let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, threads: 2,
+                                                                    targetLanguage: language))
+                // The default thresholds of the format (VerifyThresholds.defaults) on the built-in signals.
+                #expect(report.passed, "\(golden.name) \(language ?? "") \(format): \(report.failures)")
+                #expect(Set(report.outputs.map(\.head)) == [.base, golden.head])
             }
         }
     }

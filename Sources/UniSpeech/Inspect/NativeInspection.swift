@@ -15,6 +15,7 @@ extension Inspector {
             ("checksums", .string(checkChecksums ? "verified (crc32 of every tensor)" : "not checked (use --check)")),
             ("tokenizer_files", .array(header.sidecars.present.filter { $0 != .preprocessorConfig }.map { .string($0.rawValue) })),
         ]
+        if let language = header.targetLanguage { extras.append(("target_lang", .string(language))) }
         if let scales = try scaleSummary(reader) { extras.append(("int8_scales", scales)) }
         extras.append(("source", .string(sourceSummary(header.source))))
         return InspectedModel(path: path, format: NativeFormat.fileExtension, files: [URL(fileURLWithPath: path).lastPathComponent],
