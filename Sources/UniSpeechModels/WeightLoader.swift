@@ -48,9 +48,6 @@ final class WeightLoader {
         infos = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// Whether the source holds a tensor called `name`.
-    func contains(_ name: String) -> Bool { infos[name] != nil }
-
     private func info(_ name: String, shape: [Int]) throws -> TensorInfo {
         guard let info = infos[name] else {
             throw ModelError.missingTensor(source: source.sourceDescription, name: name)
