@@ -42,6 +42,35 @@ unsigned ck_cpu_features(void) {
     return bits;
 }
 
+/* ---- threads: the OpenMP team of the calling thread ---- */
+
+/* libgomp's entry points (the ABI gcc's `#pragma omp parallel` compiles to), called directly so that this file
+   needs no OpenMP compiler support and shares oneDNN's runtime. */
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+
+struct parallel_job {
+    void (*body)(void *context, int share);
+    void *context;
+    int shares;
+};
+
+static void run_shares(void *data) {
+    const struct parallel_job *job = data;
+    /* The team may be smaller than asked (thread limits): each thread then takes every n-th share. */
+    for (int share = omp_get_thread_num(); share < job->shares; share += omp_get_num_threads()) job->body(job->context, share);
+}
+
+void ck_parallel(int shares, void (*body)(void *context, int share), void *context) {
+    if (shares <= 1) {
+        if (shares == 1) body(context, 0);
+        return;
+    }
+    struct parallel_job job = {body, context, shares};
+    GOMP_parallel(run_shares, &job, (unsigned)shares, 0);
+}
+
 /* ---- per-row u8 quantisation ---- */
 
 static void quantize_row_params(float lo, float hi, int qmax, float *scale, int32_t *zero) {

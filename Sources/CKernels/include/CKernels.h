@@ -17,6 +17,11 @@ enum {
 };
 unsigned ck_cpu_features(void);
 
+/* Runs body(context, share) for every share in 0..<shares on the calling thread's OpenMP team (libgomp, the
+   runtime oneDNN runs on), so that these loops and oneDNN's matmuls use one set of threads instead of
+   competing with each other's spinning workers. Returns when every share has run. */
+void ck_parallel(int shares, void (*body)(void *context, int share), void *context);
+
 /* Asymmetric per-row quantisation of x [rows, cols] (row stride ld) to q [rows, cols] in
    [0, qmax]: x ~ scale[r] * (q - zero_point[r]); the range always includes 0. */
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
