@@ -18,8 +18,13 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# The suite, built with warnings as errors; then the kernel, int8 and parity suites again with oneDNN held to AVX2
+# (DNNL_MAX_CPU_ISA), so both dispatch paths are tested on any machine.
+AVX2_SUITES := KernelsTests|GoldenModelTests|NativeGoldenTests|ConcurrencyTests
+
 test: setup
-	$(SWIFT) test
+	$(SWIFT) test -Xswiftc -warnings-as-errors
+	DNNL_MAX_CPU_ISA=AVX2 $(SWIFT) test -Xswiftc -warnings-as-errors --skip-build --filter '$(AVX2_SUITES)'
 
 # The demo: digit models trained by scripts/train_demo.py on espeak-ng speech, held-out audio (unseen voice).
 DEMO_CTC := examples/unispeech-digits-ctc
