@@ -172,17 +172,16 @@ void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, in
         float *o = out + r * ld_out;                                                     \
         const float rs = row_scale[r];                                                   \
         const int32_t rz = row_zero[r];                                                  \
-        if (bias)                                                                        \
-            for (size_t n = 0; n < cols; n++)                                            \
-                o[n] = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]) + bias[n];    \
-        else                                                                             \
-            for (size_t n = 0; n < cols; n++)                                            \
-                o[n] = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]);              \
+        for (size_t n = 0; n < cols; n++) {                                              \
+            float value = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]);           \
+            if (bias) value += bias[n];                                                  \
+            o[n] = accumulate ? o[n] + value : value;                                    \
+        }                                                                                \
     }
 
 static void dequantize_portable(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
                                 const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
-                                const float *bias, float *out, size_t ld_out) {
+                                const float *bias, int accumulate, float *out, size_t ld_out) {
     DEQUANTIZE_BODY
 }
 
@@ -190,22 +189,22 @@ static void dequantize_portable(const int32_t *acc, size_t rows, size_t cols, co
 __attribute__((target("avx2,fma")))
 static void dequantize_avx2(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
                             const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
-                            const float *bias, float *out, size_t ld_out) {
+                            const float *bias, int accumulate, float *out, size_t ld_out) {
     DEQUANTIZE_BODY
 }
 #endif
 
 void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
                        const float *row_scale, const int32_t *row_zero,
-                       const float *col_scale, const int32_t *col_sum, const float *bias,
+                       const float *col_scale, const int32_t *col_sum, const float *bias, int accumulate,
                        float *out, size_t ld_out) {
 #if CK_X86
     if (ck_has_avx2_f16c()) {
-        dequantize_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
+        dequantize_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, accumulate, out, ld_out);
         return;
     }
 #endif
-    dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
+    dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, accumulate, out, ld_out);
 }
 
 /* ---- GELU (erf) and softmax ---- */
