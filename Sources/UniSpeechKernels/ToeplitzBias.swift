@@ -6,13 +6,15 @@ extension KernelContext {
         let rows = scores.rows, keys = scores.columns
         precondition(rowScales.count == rows && keys <= rows && diagonals.count >= rows - 1 + keys,
                      "Toeplitz bias of \(diagonals.count) diagonals and \(rowScales.count) row scales on [\(rows), \(keys)]")
-        diagonals.withUnsafeBufferPointer { diagonal in
-            rowScales.withUnsafeBufferPointer { scale in
-                forEachRowBlock(rows) { block in
-                    for q in block {
-                        let source = diagonal.baseAddress! + (rows - 1 - q), target = scores.base + q * scores.rowStride
-                        let factor = scale[q]
-                        for k in 0..<keys { target[k] += factor * source[k] }
+        measure("relative position bias \(rows)x\(keys)") {
+            diagonals.withUnsafeBufferPointer { diagonal in
+                rowScales.withUnsafeBufferPointer { scale in
+                    forEachRowBlock(rows) { block in
+                        for q in block {
+                            let source = diagonal.baseAddress! + (rows - 1 - q), target = scores.base + q * scores.rowStride
+                            let factor = scale[q]
+                            for k in 0..<keys { target[k] += factor * source[k] }
+                        }
                     }
                 }
             }

@@ -7,17 +7,19 @@ extension KernelContext {
         let channels = x.columns, length = x.rows
         precondition(windows.rows == geometry.outputLength(length) && windows.columns == geometry.kernel * channels,
                      "unfolding [\(length), \(channels)] with kernel \(geometry.kernel) into [\(windows.rows), \(windows.columns)]")
-        forEachRowBlock(windows.rows) { rows in
-            for row in rows {
-                let first = row * geometry.stride - geometry.padding
-                let target = windows.base + row * windows.rowStride
-                for tap in 0..<geometry.kernel {
-                    let time = first + tap * geometry.dilation
-                    let destination = target + tap * channels
-                    if time < 0 || time >= length {
-                        destination.update(repeating: 0, count: channels)
-                    } else {
-                        destination.update(from: x.base + time * x.rowStride, count: channels)
+        measure("unfold \(windows.rows)x\(windows.columns)") {
+            forEachRowBlock(windows.rows) { rows in
+                for row in rows {
+                    let first = row * geometry.stride - geometry.padding
+                    let target = windows.base + row * windows.rowStride
+                    for tap in 0..<geometry.kernel {
+                        let time = first + tap * geometry.dilation
+                        let destination = target + tap * channels
+                        if time < 0 || time >= length {
+                            destination.update(repeating: 0, count: channels)
+                        } else {
+                            destination.update(from: x.base + time * x.rowStride, count: channels)
+                        }
                     }
                 }
             }

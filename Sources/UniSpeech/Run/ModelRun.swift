@@ -23,11 +23,15 @@ public struct RunRequest: Sendable {
     public var gemm: GemmBackend
     /// The MMS language adapter to load (`LanguageAdapter`), nil for the weights as they are.
     public var targetLanguage: String?
+    /// Record where the forward's time goes, operation by operation (`RunReport.profile`).
+    public var profiling: Bool
     /// Told about each input read and the forward pass.
     public var progress: ProgressHandler?
 
     public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil, threads: Int,
-                gemm: GemmBackend = .onednn, targetLanguage: String? = nil, progress: ProgressHandler? = nil) {
+                gemm: GemmBackend = .onednn, targetLanguage: String? = nil, profiling: Bool = false,
+                progress: ProgressHandler? = nil) {
+        self.profiling = profiling
         self.modelPath = modelPath
         self.targetLanguage = targetLanguage
         self.inputPaths = inputPaths
@@ -80,6 +84,8 @@ public struct RunReport: Sendable {
     public var loadSeconds: Double
     /// The engine that ran it, e.g. "onednn avx512_core_vnni, 2 threads".
     public var engine: String
+    /// Where the forward's time went, when the request asked for it.
+    public var profile: KernelProfile?
 
     public var summaries: [TensorSummary] { output.tensors.map(TensorSummary.init) }
 
@@ -212,7 +218,7 @@ public enum ModelRun {
     /// Runs `request` end to end.
     public static func run(_ request: RunRequest) throws -> RunReport {
         let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm,
-                                    targetLanguage: request.targetLanguage)
+                                    targetLanguage: request.targetLanguage, profiling: request.profiling)
         let head = request.head ?? model.model.defaultHead
         var waveforms: [[Float]] = []
         var inputs: [InputInfo] = []
@@ -240,6 +246,6 @@ public enum ModelRun {
         }
         return RunReport(request: request, head: head, samplingRate: model.samplingRate, inputs: inputs, output: output,
                          meanings: try model.decode(output), seconds: seconds, loadSeconds: model.loadSeconds,
-                         engine: model.model.engine.summary)
+                         engine: model.model.engine.summary, profile: model.model.engine.profile)
     }
 }
