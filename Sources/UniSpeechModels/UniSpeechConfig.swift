@@ -246,10 +246,8 @@ public struct UniSpeechConfig: Sendable, Equatable {
         }
         self.init(family: family)
         self.architectures = architectures
-        /// True when the family's transformers config declares the field (or, for `adapter_attn_dim`, reads it).
-        func declared(in families: Set<ModelFamily>) -> Bool { families.contains(family) }
+        // The families whose transformers config declares the quantizer's fields (HuBERT's and Data2VecAudio's do not).
         let quantizerFamilies: Set<ModelFamily> = [.unispeech, .wav2vec2, .unispeechSat, .wavlm]
-        let xvectorFamilies: Set<ModelFamily> = [.wav2vec2, .unispeechSat, .wavlm, .data2vecAudio]
 
         try reader.int(Key.vocabSize, &vocabSize)
         try reader.int(Key.hiddenSize, &hiddenSize)
@@ -293,8 +291,8 @@ public struct UniSpeechConfig: Sendable, Equatable {
             try reader.bool(Key.applySpecAugment, &applySpecAugment)
         }
         if family != .wavlm { try reader.int(Key.maskFeatureMinMasks, &maskFeatureMinMasks) }
-        if declared(in: [.unispeech, .wav2vec2, .unispeechSat]) { try reader.double(Key.featQuantizerDropout, &featQuantizerDropout) }
-        if declared(in: quantizerFamilies) {
+        if [.unispeech, .wav2vec2, .unispeechSat].contains(family) { try reader.double(Key.featQuantizerDropout, &featQuantizerDropout) }
+        if quantizerFamilies.contains(family) {
             try reader.int(Key.numCodevectorsPerGroup, &numCodevectorsPerGroup)
             try reader.int(Key.numCodevectorGroups, &numCodevectorGroups)
             try reader.double(Key.contrastiveLogitsTemperature, &contrastiveLogitsTemperature)
@@ -319,7 +317,7 @@ public struct UniSpeechConfig: Sendable, Equatable {
             try reader.optionalInt(Key.outputHiddenSize, &outputHiddenSize)
         }
         if family.hasAttentionAdapters { try reader.optionalInt(Key.adapterAttnDim, &adapterAttnDim) }
-        if declared(in: xvectorFamilies) {
+        if family.heads.contains(.xvector) {
             try reader.ints(Key.tdnnDim, &tdnnDim)
             try reader.ints(Key.tdnnKernel, &tdnnKernel)
             try reader.ints(Key.tdnnDilation, &tdnnDilation)
@@ -428,6 +426,9 @@ public struct UniSpeechConfig: Sendable, Equatable {
             guard value <= found else {
                 throw invalid(field, "\(entries ? "has \(value) entries" : "is \(value)") but the weights hold \(found) \(what) (\(prefix)N)")
             }
+        }
+        if let other = ModelFamily.owning(tensorNames: names), other != family {  // names keep another family's prefix
+            throw invalid(Key.modelType, "is '\(family.rawValue)' but the weights are named for \(other.rawValue) ('\(other.baseModelPrefix).' prefix)")
         }
         if hasConvAdapter, let head = heads.first(where: { $0 == .classification || $0 == .frameClassification }) {
             throw invalid(Key.addAdapter, "must be false for the \(head.rawValue) head (transformers refuses the adapter there)")

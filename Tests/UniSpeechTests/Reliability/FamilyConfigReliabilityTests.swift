@@ -56,6 +56,8 @@ struct MutatedConfig: CustomTestStringConvertible, Sendable {
                       expected: "field 'conv_pos_kernel_size' must be positive"),
         MutatedConfig(fixture: "unispeech_pretraining_layer", fields: ["num_codevector_groups": "0"],
                       expected: "field 'num_codevector_groups' must be positive"),
+        MutatedConfig(fixture: "wav2vec2_cls_group_mask", fields: ["model_type": "\"hubert\""],
+                      expected: "field 'model_type' is 'hubert' but the weights are named for wav2vec2 ('wav2vec2.' prefix)"),
         MutatedConfig(fixture: "hubert_base_group", fields: ["model_type": "\"whisper\""],
                       expected: "field 'model_type' names 'whisper', not one of unispeech, wav2vec2, hubert"),
     ]
