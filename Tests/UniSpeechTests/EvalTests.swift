@@ -206,9 +206,9 @@ struct EvalScoringTests {
     }
 
     @Test func progressLinesCountFilesAndTheTimeLeft() {
-        #expect(ModelEvaluator.progressLine(done: 0, total: 9, current: "a.wav", elapsed: 0) == "[1/9] a.wav")
+        #expect(ModelEvaluator.progressLine(done: 0, total: 9, current: "a.wav", elapsed: 0) == "0/9 files done: a.wav")
         // 3 files in 30 s: 10 s each, 6 left.
-        #expect(ModelEvaluator.progressLine(done: 3, total: 9, current: "d.wav", elapsed: 30) == "[4/9] d.wav, 1:00 left")
+        #expect(ModelEvaluator.progressLine(done: 3, total: 9, current: "d.wav", elapsed: 30) == "3/9 files done, 1:00 left: d.wav")
     }
 }
 

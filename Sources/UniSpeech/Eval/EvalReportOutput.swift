@@ -163,10 +163,10 @@ extension EvalReport {
         let ctcModels = models.indices.filter { models[$0].task == .ctc }
         let classifiers = models.indices.filter { models[$0].task == .classification }
         if !ctcModels.isEmpty {
-            var rows = [["model", "weights", "WER", "CER", "exact", "mean loss", "word err", "char err", "forward s"]]
+            var rows = [["model", "path", "WER", "CER", "exact", "mean loss", "word err", "char err", "forward s"]]
             for index in ctcModels {
                 let summary = ctcSummary(model: index)!
-                rows.append([models[index].path, models[index].weights, Self.percent(summary.wer), Self.percent(summary.cer),
+                rows.append([modelName(index), models[index].path, Self.percent(summary.wer), Self.percent(summary.cer),
                              "\(summary.exact)/\(summary.utterances)", Self.lossText(summary.meanLoss),
                              "\(summary.wordErrors)/\(summary.words)", "\(summary.charErrors)/\(summary.chars)",
                              String(format: "%.2f", models[index].forwardSeconds)])
@@ -191,11 +191,29 @@ extension EvalReport {
                 }
             }
         }
+        if !classifiers.isEmpty {
+            var rows = [["model", "path", "accuracy", "correct", "forward s"]]
+            for index in classifiers {
+                let summary = classificationSummary(model: index)!
+                rows.append([modelName(index), models[index].path, Self.percent(summary.accuracy),
+                             "\(summary.correct)/\(summary.total)", String(format: "%.2f", models[index].forwardSeconds)])
+            }
+            lines += [""] + Self.aligned(rows)
+            let wrong = utterances.indices.filter { index in
+                utterances[index].results.contains { $0.classification?.correct == false }
+            }
+            if !wrong.isEmpty {
+                lines += ["", "misclassified utterances (\(wrong.count)):"]
+                for index in wrong {
+                    let answers = classifiers.map { "\(modelName($0)): \(utterances[index].results[$0].classification!.predicted)" }
+                    lines.append("  [\(index + 1)] \(utterances[index].entry.audio): label \(utterances[index].entry.label ?? ""); "
+                                 + answers.joined(separator: ", "))
+                }
+            }
+        }
         for index in classifiers {
             let summary = classificationSummary(model: index)!
-            lines += ["", "\(models[index].path) (\(models[index].weights)): accuracy \(summary.correct)/\(summary.total) "
-                      + "(\(Self.percent(summary.accuracy))), forward \(String(format: "%.2f", models[index].forwardSeconds)) s",
-                      "confusion (rows: true label, columns: predicted):"]
+            lines += ["", "confusion of \(modelName(index)) (rows: true label, columns: predicted):"]
             lines += Self.aligned([[""] + summary.labels] + summary.labels.indices.map { row in
                 ["  " + summary.labels[row]] + summary.confusion[row].map(String.init)
             })

@@ -154,6 +154,9 @@ public enum ModelEvaluator {
         for path in request.modelPaths {
             request.progress?(.step("loading \(path)"))
             let model = try SpeechModel(path: path, threads: request.threads, gemm: request.gemm)
+            // One untimed forward on a second of silence: the engine's one-time set-up (threads, kernel code) is not
+            // charged to whichever model happens to run first.
+            _ = try model.run(model.batch([[Float](repeating: 0, count: model.samplingRate)]))
             loaded.append((model, try describe(model, path: path)))
         }
         let labelIDs = try checkReferences(manifest, models: loaded)
@@ -188,14 +191,14 @@ public enum ModelEvaluator {
                           waveforms: waveforms, waveformRate: waveformModel.info.samplingRate)
     }
 
-    /// "[3/9] name, 0:12 left" once a file is done; the time left from the mean seconds per file so far.
+    /// "3/9 files done, 0:12 left: name" (the file now running); the time left from the mean seconds per file so far.
     static func progressLine(done: Int, total: Int, current: String, elapsed: Double) -> String {
-        var line = "[\(done + 1)/\(total)] \(current)"
+        var line = "\(done)/\(total) files done"
         if done > 0 {
             let left = Int((elapsed / Double(done) * Double(total - done)).rounded())
             line += String(format: ", %d:%02d left", left / 60, left % 60)
         }
-        return line
+        return line + ": " + current
     }
 
     /// What the model is evaluated on, from its own head.
