@@ -160,21 +160,28 @@ public final class KernelContext {
     }
 
     /// Splits 0..<count into `shares` disjoint ranges (default: one per thread, at most one per item) and calls
-    /// `body(share, range)` for each, concurrently; the share index lets each use its own scratch. `body` may
-    /// write through pointers the caller owns: the ranges never overlap, which is what makes it sound.
+    /// `body(share, range)` for each, concurrently on this thread's OpenMP team (the threads oneDNN uses); the
+    /// share index lets each use its own scratch. `body` may write through pointers the caller owns: the ranges
+    /// never overlap, which is what makes it sound.
     func forEachShare(_ count: Int, shares: Int? = nil, _ body: (Int, Range<Int>) -> Void) {
         let shares = max(1, min(shares ?? threads, count))
         guard shares > 1 else { return body(0, 0..<count) }
         withoutActuallyEscaping(body) { body in
-            let shared = DisjointWork(body: body)
-            DispatchQueue.concurrentPerform(iterations: shares) { share in
-                shared.body(share, (count * share / shares)..<(count * (share + 1) / shares))
+            var work = DisjointWork(body: body, count: count, shares: shares)
+            withUnsafeMutablePointer(to: &work) { pointer in
+                ck_parallel(Int32(shares), { context, share in
+                    let work = context!.assumingMemoryBound(to: DisjointWork.self).pointee
+                    let share = Int(share)
+                    work.body(share, (work.count * share / work.shares)..<(work.count * (share + 1) / work.shares))
+                }, pointer)
             }
         }
     }
 }
 
 /// A closure run on disjoint ranges by `KernelContext.forEachShare`.
-private struct DisjointWork: @unchecked Sendable {
+private struct DisjointWork {
     let body: (Int, Range<Int>) -> Void
+    let count: Int
+    let shares: Int
 }

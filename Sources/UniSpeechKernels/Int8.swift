@@ -42,9 +42,11 @@ extension KernelContext {
     var activationMax: Int32 { ComputePlatform.current.onednnHasVNNI ? 255 : 127 }
 
     /// y[M, N] = x[M, K] Wᵀ + bias for int8 W: each row of x gets its own scale and zero point, its codes
-    /// multiply W in oneDNN (u8 x s8 -> s32), and the products are scaled back per row and column.
+    /// multiply W in oneDNN (u8 x s8 -> s32), and the products are scaled back per row and column (and added to
+    /// y's own values when `accumulate`).
     /// x's rows may overlap (a conv's input windows, read in place).
-    func int8Product(_ x: Matrix, _ weights: Int8Weights, bias: UnsafePointer<Float>?, into y: MutableMatrix) throws {
+    func int8Product(_ x: Matrix, _ weights: Int8Weights, bias: UnsafePointer<Float>?, accumulate: Bool = false,
+                     into y: MutableMatrix) throws {
         let rows = x.rows, outputs = weights.outputs, inputs = weights.inputs
         precondition(x.columns == inputs && y.rows == rows && y.columns == outputs, "int8 product shapes")
         guard rows > 0 else { return }
@@ -70,7 +72,7 @@ extension KernelContext {
                 forEachRowBlock(rows) { block in                                              // [M, N] f32
                     ck_dequantize_s32(products + block.lowerBound * outputs, block.count, outputs, rowScales + block.lowerBound,
                                       rowZeros + block.lowerBound, columnScales.baseAddress!, columnSums.baseAddress!, bias,
-                                      y.base + block.lowerBound * y.rowStride, y.rowStride)
+                                      accumulate ? 1 : 0, y.base + block.lowerBound * y.rowStride, y.rowStride)
                 }
             }
         }

@@ -53,9 +53,7 @@ public final class SpeechModel: Sendable {
 
     /// Reads an audio file (any rate, mixed to mono, resampled) or a .npy of samples at the model's rate.
     public func load(path: String) throws -> AudioInput {
-        let input = try AudioInput.load(path: path, samplingRate: Double(samplingRate))
-        try FiniteCheck.requireFinite(input.samples, description: path)
-        return input
+        try AudioInput.load(path: path, samplingRate: Double(samplingRate))
     }
 
     /// The padded, normalised batch the model reads for `waveforms`, as the feature extractor makes it.
