@@ -181,8 +181,13 @@ struct EvalScoringTests {
             try ModelEvaluator.evaluate(EvalRequest(manifestPath: manifest, modelPaths: [EvalGoldenTests.ctcModel], threads: 1))
         }
         let unknown = try scratch.write("u.jsonl", "{\"audio\": \"\(audio)\", \"label\": \"eleven\"}\n")
-        #expect(throws: EvalError.self) {
+        let labels = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+        #expect(throws: EvalError.unknownLabel(manifest: unknown, line: 1, label: "eleven", model: EvalGoldenTests.classifierModel,
+                                               labels: labels)) {
             try ModelEvaluator.evaluate(EvalRequest(manifestPath: unknown, modelPaths: [EvalGoldenTests.classifierModel], threads: 1))
+        }
+        #expect(throws: EvalError.directoryManifest(path: scratch.path)) {
+            try ModelEvaluator.evaluate(EvalRequest(manifestPath: scratch.path, modelPaths: [EvalGoldenTests.ctcModel], threads: 1))
         }
     }
 

@@ -8,6 +8,7 @@ public enum EvalError: LocalizedError, Equatable {
     case badReferenceText(manifest: String, line: Int, reason: String)
     case labelOutOfVocabulary(manifest: String, line: Int, id: Int, vocabularySize: Int, model: String)
     case classCountMismatch(model: String, labels: Int, scores: Int)
+    case directoryManifest(path: String)
 
     public var errorDescription: String? {
         switch self {
@@ -23,6 +24,8 @@ public enum EvalError: LocalizedError, Equatable {
             return "\(manifest): line \(line): the text encodes to label id \(id), but \(model) has only \(vocabularySize) classes (vocab_size)"
         case let .classCountMismatch(model, labels, scores):
             return "\(model): id2label names \(labels) classes but the classifier gives \(scores) scores"
+        case let .directoryManifest(path):
+            return "\(path): is a directory; eval needs a JSONL manifest giving each file's text or label"
         }
     }
 }
@@ -149,6 +152,10 @@ public struct EvalReport: Sendable {
 public enum ModelEvaluator {
     /// Loads the models, checks the manifest against them, runs every file and scores it.
     public static func evaluate(_ request: EvalRequest) throws -> EvalReport {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: request.manifestPath, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw EvalError.directoryManifest(path: request.manifestPath)
+        }
         let manifest = try Manifest.read(path: request.manifestPath)
         var loaded: [(model: SpeechModel, info: EvaluatedModel)] = []
         for path in request.modelPaths {
@@ -216,8 +223,8 @@ public enum ModelEvaluator {
         }
         let loss = task == .ctc && bundle.config.padTokenId != nil
             ? try CTCLoss(config: bundle.config, source: bundle.description) : nil
-        let labels = bundle.config.id2label.isEmpty
-            ? [] : (0...(bundle.config.id2label.keys.max() ?? 0)).map { bundle.config.id2label[$0] ?? HeadDecoding.defaultLabel($0) }
+        // transformers: num_labels = len(id2label), class i named id2label[i].
+        let labels = (0..<bundle.config.id2label.count).map { bundle.config.id2label[$0] ?? HeadDecoding.defaultLabel($0) }
         return EvaluatedModel(
             path: path, weights: (bundle.weights as? NativeReader)?.header.weightFormat.rawValue ?? "hf", task: task,
             loss: loss, labels: task == .classification ? labels : [], samplingRate: model.samplingRate,

@@ -84,9 +84,12 @@ public enum SVGPlot {
     public static func lines(title: String, stages: [String], series: [PlotSeries], yLabel: String, into html: inout HTMLBuilder) {
         let shownStage = { (name: String) in name.count <= 40 ? name : String(name.prefix(39)) + "…" }
         let longest = Double(stages.map { shownStage($0).count }.max() ?? 0)
-        let left = 70.0, right = 20.0, top = 34.0, plotHeight = 240.0
-        let bottom = min(240, 24 + longest * characterWidth * 0.72)
+        let right = 20.0, top = 34.0, plotHeight = 240.0
+        // Labels are turned 45 degrees: each reaches down and to the left by about 0.72 of its length.
+        let labelReach = longest * characterWidth * 0.72
+        let bottom = min(240, 24 + labelReach)
         let plotWidth = max(480, 34 * Double(stages.count))
+        let left = max(70, labelReach + 10 - plotWidth / Double(max(stages.count, 1)) / 2)
         let width = left + plotWidth + right, height = top + plotHeight + bottom
         let finite = series.flatMap(\.values).filter(\.isFinite)
         var low = finite.min() ?? 0, high = finite.max() ?? 1
@@ -124,8 +127,9 @@ public enum SVGPlot {
                                           ("transform", "rotate(-45 \(number(x(index))) \(number(anchorY)))")],
                                  text: shownStage(stage))
                 }
-                axes.element("text", [("x", "14"), ("y", number(top + plotHeight / 2)), ("text-anchor", "middle"),
-                                      ("transform", "rotate(-90 14 \(number(top + plotHeight / 2)))")], text: yLabel)
+                let labelX = number(left - 48)
+                axes.element("text", [("x", labelX), ("y", number(top + plotHeight / 2)), ("text-anchor", "middle"),
+                                      ("transform", "rotate(-90 \(labelX) \(number(top + plotHeight / 2)))")], text: yLabel)
             }
             var legendX = left
             for (index, item) in series.enumerated() {
