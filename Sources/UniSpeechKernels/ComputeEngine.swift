@@ -90,14 +90,19 @@ public final class ComputeEngine: Sendable {
     public let backend: GemmBackend
     let onednn: OnednnEngine
     private let workspaces = WorkspacePool()
+    /// Per-operation timings, when profiling.
+    let profileRecorder: ProfileRecorder?
 
     /// Primitives a model keeps between calls; each distinct matmul shape is one.
     public static let defaultPrimitiveCacheCapacity = 256
 
-    /// An engine running `threads` threads on `backend`.
-    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, backend: GemmBackend = .onednn, primitiveCacheCapacity: Int = defaultPrimitiveCacheCapacity) throws {
+    /// An engine running `threads` threads on `backend`; with `profiling`, every operation's time is recorded
+    /// (see `profile`), at the cost of a clock read around each.
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, backend: GemmBackend = .onednn,
+                primitiveCacheCapacity: Int = defaultPrimitiveCacheCapacity, profiling: Bool = false) throws {
         self.threads = max(1, threads)
         self.backend = backend
+        profileRecorder = profiling ? ProfileRecorder() : nil
         onednn = try OnednnEngine(cacheCapacity: primitiveCacheCapacity)
         if backend == .openblas {
             // Calls are single-threaded and split by the engine; OpenBLAS's own threads would spin between calls
@@ -114,6 +119,9 @@ public final class ComputeEngine: Sendable {
         case .openblas: return "openblas \(platform.openblasCore), \(threads) thread\(threads == 1 ? "" : "s")"
         }
     }
+
+    /// Where the forward passes so far spent their time, by operation; nil unless the engine was made with `profiling`.
+    public var profile: KernelProfile? { profileRecorder?.snapshot }
 
     /// Runs `body` with a context of its own: a workspace no other caller holds and a oneDNN stream.
     public func withContext<R>(_ body: (KernelContext) throws -> R) throws -> R {

@@ -40,30 +40,31 @@ extension KernelContext {
                     : OperandLayout(type: .f32, batchStride: bStride, rowStride: b.matrix.rowStride, columnStride: 1),
                 c: OperandLayout(type: .f32, batchStride: cStride, rowStride: c.rowStride, columnStride: 1),
                 bias: bias != nil, accumulate: accumulate, activation: OnednnActivation(activation), threads: threads)
-            try execute(try engine.onednn.matmul(shape),
-                        MatmulOperands(a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base), c: UnsafeMutableRawPointer(c.base),
-                                       bias: bias))
+            let primitive = try measure("matmul primitive creation") { try engine.onednn.matmul(shape) }
+            try measure("matmul \(batch == 1 ? "" : "\(batch)x")\(m)x\(k)x\(n)\(activation == .linear ? "" : " " + activation.rawValue) (\(primitive.implementation))",
+                        flops: 2 * Double(batch * m * n * k)) {
+                try execute(primitive, MatmulOperands(a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base),
+                                                      c: UnsafeMutableRawPointer(c.base), bias: bias))
+            }
             if shape.activation == nil { applyBatched(activation, batch: batch, c, batchStride: cStride) }
         case .openblas:
-            if batch == 1 {
-                forEachRowBlock(m) { rows in
-                    blasGemm(a.rows(rows), b, bias: bias, accumulate: accumulate, into: c.rows(rows))
-                    let block = c.rows(rows)
-                    block.forEachRow { _, row in activation.apply(row.baseAddress!, count: row.count) }
-                }
-            } else {
-                forEachShare(batch) { _, items in
-                    for i in items {
-                        blasGemm(Matrix(a.base + i * aStride, rows: m, columns: k, rowStride: a.rowStride),
-                                 RightOperand(matrix: Matrix(b.matrix.base + i * bStride, rows: b.matrix.rows,
-                                                             columns: b.matrix.columns, rowStride: b.matrix.rowStride),
-                                              transposed: b.transposed),
-                                 bias: bias, accumulate: accumulate,
-                                 into: MutableMatrix(c.base + i * cStride, rows: m, columns: n, rowStride: c.rowStride))
+            measure("sgemm \(batch == 1 ? "" : "\(batch)x")\(m)x\(k)x\(n) (openblas)", flops: 2 * Double(batch * m * n * k)) {
+                if batch == 1 {
+                    forEachRowBlock(m) { rows in blasGemm(a.rows(rows), b, bias: bias, accumulate: accumulate, into: c.rows(rows)) }
+                } else {
+                    forEachShare(batch) { _, items in
+                        for i in items {
+                            blasGemm(Matrix(a.base + i * aStride, rows: m, columns: k, rowStride: a.rowStride),
+                                     RightOperand(matrix: Matrix(b.matrix.base + i * bStride, rows: b.matrix.rows,
+                                                                 columns: b.matrix.columns, rowStride: b.matrix.rowStride),
+                                                  transposed: b.transposed),
+                                     bias: bias, accumulate: accumulate,
+                                     into: MutableMatrix(c.base + i * cStride, rows: m, columns: n, rowStride: c.rowStride))
+                        }
                     }
                 }
-                applyBatched(activation, batch: batch, c, batchStride: cStride)
             }
+            applyBatched(activation, batch: batch, c, batchStride: cStride)
         }
     }
 

@@ -144,11 +144,13 @@ extension KernelContext {
             case let .half(values):
                 let count = layer.outFeatures * layer.inFeatures
                 let widened = workspace.floats(Self.widenedWeightsSlot, count: count)
-                values.withUnsafeBytes { raw in
-                    let halves = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
-                    forEachRowBlock(layer.outFeatures) { block in
-                        let start = block.lowerBound * layer.inFeatures
-                        cb_f16_to_f32(halves + start, widened + start, block.count * layer.inFeatures)
+                measure("f16 widening \(layer.outFeatures)x\(layer.inFeatures)") {
+                    values.withUnsafeBytes { raw in
+                        let halves = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
+                        forEachRowBlock(layer.outFeatures) { block in
+                            let start = block.lowerBound * layer.inFeatures
+                            cb_f16_to_f32(halves + start, widened + start, block.count * layer.inFeatures)
+                        }
                     }
                 }
                 let w = Matrix(widened, rows: layer.outFeatures, columns: layer.inFeatures)

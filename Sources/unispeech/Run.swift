@@ -10,6 +10,9 @@ struct Run: ParsableCommand {
     /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load, forward
     /// and per-phase seconds and the engine (benchmarks/run.py reads it).
     static let timingVariable = "UNISPEECH_TIMINGS"
+    /// When this environment variable is set, `run` records every kernel operation's time and writes the table
+    /// (share, seconds, calls, GFLOP/s, operation) to stderr.
+    static let profileVariable = "UNISPEECH_PROFILE"
 
     @Argument(help: "A HF model directory or a .unispeech file.")
     var model: String
@@ -34,12 +37,12 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        let environment = ProcessInfo.processInfo.environment
         let report = try ModelRun.run(RunRequest(
             modelPath: model, inputPaths: inputs, head: head.head, outputPath: output, threads: compute.threads,
-            gemm: compute.backend, progress: Console.progress))
-        if ProcessInfo.processInfo.environment[Self.timingVariable] != nil {
-            Console.error("timing: " + report.timings.serialized())
-        }
+            gemm: compute.backend, profiling: environment[Self.profileVariable] != nil, progress: Console.progress))
+        if environment[Self.timingVariable] != nil { Console.error("timing: " + report.timings.serialized()) }
+        if let profile = report.profile { Console.error("profile (forward \(String(format: "%.3f", report.seconds)) s):\n" + profile.table) }
         print(format.json ? report.json.serialized(pretty: true) : report.text)
     }
 }
