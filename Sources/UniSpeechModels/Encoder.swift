@@ -24,10 +24,11 @@ struct SelfAttention {
         gate = config.family == .wavlm ? try RelativePositionGate(config: config, prefix: prefix, weights: weights) : nil
     }
 
-    /// out[B * T, H] of x[B * T, H]; keys at frames >= keyLengths[b] are ignored. `positionBias` (WavLM) holds each
-    /// head's ungated bias diagonals (`RelativePositionEmbedding.diagonals`).
+    /// out[B * T, H] (+)= attention of x[B * T, H] (added to out's values when `accumulate`: the residual); keys at
+    /// frames >= keyLengths[b] are ignored. `positionBias` (WavLM) holds each head's ungated bias diagonals
+    /// (`RelativePositionEmbedding.diagonals`). out may be x itself: x is read before out is written.
     func callAsFunction(_ x: Matrix, batch: Int, keyLengths: [Int], positionBias: [[Float]]?, into out: MutableMatrix,
-                        context: KernelContext) throws {
+                        accumulate: Bool, context: KernelContext) throws {
         let rows = x.rows, width = query.outFeatures
         let q = context.buffer(Self.slots.query, rows: rows, columns: width)
         let k = context.buffer(Self.slots.key, rows: rows, columns: width)
@@ -46,7 +47,7 @@ struct SelfAttention {
         }
         try context.attention(q: q.readOnly, k: k.readOnly, v: v.readOnly, batch: batch, heads: heads, keyLengths: keyLengths,
                               scoreBias: scoreBias, into: attended)  // [B * T, H]
-        try context.linear(attended.readOnly, output, into: out)  // [B * T, H]
+        try context.linear(attended.readOnly, output, into: out, accumulate: accumulate)  // [B * T, H]
     }
 }
 
@@ -64,12 +65,12 @@ struct FeedForward {
         activation = config.hiddenActivation
     }
 
-    /// out[rows, H] of x[rows, H].
-    func callAsFunction(_ x: Matrix, into out: MutableMatrix, context: KernelContext) throws {
+    /// out[rows, H] (+)= feed-forward of x[rows, H] (added to out's values when `accumulate`: the residual); out may
+    /// be x itself.
+    func callAsFunction(_ x: Matrix, into out: MutableMatrix, accumulate: Bool, context: KernelContext) throws {
         let inner = context.buffer(Self.inner, rows: x.rows, columns: intermediate.outFeatures)
-        try context.linear(x, intermediate, into: inner)  // [rows, I]
-        context.apply(activation, to: inner)
-        try context.linear(inner.readOnly, output, into: out)  // [rows, H]
+        try context.linear(x, intermediate, into: inner, activation: activation)  // [rows, I]
+        try context.linear(inner.readOnly, output, into: out, accumulate: accumulate)  // [rows, H]
     }
 }
 
@@ -83,7 +84,7 @@ struct EncoderLayer {
     let preNorm: Bool
     let adapter: AttentionAdapter?
 
-    static let slots = (sublayer: WorkspaceSlot("encoder-layer.sublayer-output"), normed: WorkspaceSlot("encoder-layer.normed"))
+    static let normed = WorkspaceSlot("encoder-layer.normed")
 
     init(config: UniSpeechConfig, index: Int, weights: WeightLoader) throws {
         let prefix = "encoder.layers.\(index)"
@@ -99,26 +100,22 @@ struct EncoderLayer {
         }
     }
 
-    /// Updates the hidden state h[B * T, H] in place.
+    /// Updates the hidden state h[B * T, H] in place; each block's output is added to h inside its last product.
     func callAsFunction(_ h: MutableMatrix, batch: Int, keyLengths: [Int], positionBias: [[Float]]?, context: KernelContext) throws {
-        let delta = context.buffer(Self.slots.sublayer, rows: h.rows, columns: h.columns)  // [B * T, H]
         if preNorm {
-            let normed = context.buffer(Self.slots.normed, rows: h.rows, columns: h.columns)
+            let normed = context.buffer(Self.normed, rows: h.rows, columns: h.columns)  // [B * T, H]
             context.layerNorm(h.readOnly, attentionNorm, into: normed)
-            try attention(normed.readOnly, batch: batch, keyLengths: keyLengths, positionBias: positionBias, into: delta,
-                          context: context)
-            context.add(delta.readOnly, into: h)
+            try attention(normed.readOnly, batch: batch, keyLengths: keyLengths, positionBias: positionBias, into: h,
+                          accumulate: true, context: context)  // h += attention(LN(h))
             context.layerNorm(h.readOnly, finalNorm, into: normed)
-            try feedForward(normed.readOnly, into: delta, context: context)
-            context.add(delta.readOnly, into: h)
+            try feedForward(normed.readOnly, into: h, accumulate: true, context: context)  // h += FFN(LN(h))
             try adapter?.addOutput(to: h, context: context)
             return
         }
-        try attention(h.readOnly, batch: batch, keyLengths: keyLengths, positionBias: positionBias, into: delta, context: context)
-        context.add(delta.readOnly, into: h)
+        try attention(h.readOnly, batch: batch, keyLengths: keyLengths, positionBias: positionBias, into: h, accumulate: true,
+                      context: context)  // h += attention(h)
         context.layerNorm(h, attentionNorm)
-        try feedForward(h.readOnly, into: delta, context: context)
-        context.add(delta.readOnly, into: h)
+        try feedForward(h.readOnly, into: h, accumulate: true, context: context)  // h += FFN(h)
         context.layerNorm(h, finalNorm)
     }
 }
