@@ -8,6 +8,7 @@ public enum ChunkError: LocalizedError, Equatable {
     case strideNotShorter(chunkSamples: Int, left: Int, right: Int)
     case notCTC(model: String, head: String)
     case chunkTooShort(path: String, start: Int, samples: Int)
+    case noOutputFile
 
     public var errorDescription: String? {
         switch self {
@@ -22,6 +23,8 @@ public enum ChunkError: LocalizedError, Equatable {
             return "\(model): chunked long audio needs a CTC head, and this run uses the \(head) head"
         case let .chunkTooShort(path, start, samples):
             return "\(path): the last chunk (\(samples) samples from sample \(start)) is too short for the model's conv stack to give one frame; choose other strides"
+        case .noOutputFile:
+            return "a chunked run keeps no output tensors to write (the chunks' logits are joined as argmax ids only)"
         }
     }
 }
