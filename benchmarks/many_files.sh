@@ -5,7 +5,7 @@
 # mono) and a one-hour recording of them with gaps, cut to 10 s, 1 min and 10 min too; then measures
 #   - throughput (hours of audio per hour) of `run --manifest` as 1 process x 2 threads and as 2 processes x 1 thread
 #     (shards 0/2 and 1/2), and checks that the two shards together give the one-process run's lines;
-#   - peak RSS (/usr/bin/time) against the number of files (a tenth of the folder, then all of it);
+#   - peak RSS (/usr/bin/time) against the number of inputs (the folder, then a list of it ten times over);
 #   - peak RSS and wall time against recording length, without chunks and with --chunk-length 30;
 #   - with VENV's transformers (scripts/check_long_chunking.py): the one-hour transcript and word timestamps against
 #     the ASR pipeline's with chunk_length_s=30 on the same file.
@@ -96,22 +96,34 @@ timed() {  # timed LABEL COMMAND...: runs it under GNU time; prints "LABEL wall_
     echo "$label $(cat time.txt | tail -1) $status"
 }
 
-# --- throughput ---
-rm -f one.jsonl two-*.jsonl tenth.jsonl
-log "throughput: 1 process x 2 threads"
-start=$(date +%s.%N)
-read -r _ _ rss_all status_one < <(timed one "$BIN" run "$MODEL" --manifest corpus --jsonl one.jsonl --threads 2)
-one_wall=$(python3 -c "import time,sys; print(time.time() - float(sys.argv[1]))" "$start")
-log "throughput: 2 processes x 1 thread"
-start=$(date +%s.%N)
-"$BIN" run "$MODEL" --manifest corpus --jsonl two-0.jsonl --shard 0/2 --threads 1 2>/dev/null &
-"$BIN" run "$MODEL" --manifest corpus --jsonl two-1.jsonl --shard 1/2 --threads 1 2>/dev/null &
-wait
-two_wall=$(python3 -c "import time,sys; print(time.time() - float(sys.argv[1]))" "$start")
+# --- throughput: the two layouts alternately, ROUNDS times each ---
+ROUNDS=3
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+one_walls=(); two_walls=()
+for round in $(seq 1 $ROUNDS); do
+    rm -f one.jsonl two-*.jsonl
+    log "throughput round $round: 1 process x 2 threads"
+    start=$(date +%s.%N)
+    read -r _ _ rss_all _ < <(timed one "$BIN" run "$MODEL" --manifest corpus --jsonl one.jsonl --threads 2)
+    one_walls+=("$(python3 -c "import time,sys; print(time.time() - float(sys.argv[1]))" "$start")")
+    log "throughput round $round: 2 processes x 1 thread"
+    start=$(date +%s.%N)
+    "$BIN" run "$MODEL" --manifest corpus --jsonl two-0.jsonl --shard 0/2 --threads 1 2>/dev/null &
+    "$BIN" run "$MODEL" --manifest corpus --jsonl two-1.jsonl --shard 1/2 --threads 1 2>/dev/null &
+    wait
+    two_walls+=("$(python3 -c "import time,sys; print(time.time() - float(sys.argv[1]))" "$start")")
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+one_wall=$(median "${one_walls[@]}"); two_wall=$(median "${two_walls[@]}")
 hours=$(audio_hours one.jsonl)
 shards_equal=$(same_lines one.jsonl two-0.jsonl two-1.jsonl)
-ls corpus | head -n $((FILES / 10)) | sed 's|^|corpus/|' > tenth.txt
-read -r _ _ rss_tenth _ < <(timed tenth "$BIN" run "$MODEL" --manifest tenth.txt --jsonl tenth.jsonl --threads 2)
+rm -f once.jsonl ten.jsonl
+ls corpus | sed 's|^|corpus/|' > once.txt
+for _ in $(seq 1 10); do cat once.txt; done > ten.txt
+log "memory against file count"
+read -r _ _ rss_once _ < <(timed once "$BIN" run "$MODEL" --manifest once.txt --jsonl once.jsonl --threads 1)
+read -r _ _ rss_ten _ < <(timed ten "$BIN" run "$MODEL" --manifest ten.txt --jsonl ten.jsonl --threads 1)
 
 # --- memory against recording length ---
 rows=""
@@ -137,18 +149,20 @@ files=$(grep -c . one.jsonl)
 cat > results.md <<EOF
 ## $(date -u '+%Y-%m-%d %H:%M') UTC: many files and long recordings (benchmarks/many_files.sh, commit $(git -C "$ROOT" rev-parse --short HEAD))
 
-$(lscpu | grep 'Model name' | sed 's/  */ /g'), $(nproc) CPUs; the demo CTC model (0.87M parameters); $files espeak-ng files
+$(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs (load average $load_before before the throughput runs, $load_after after); the demo CTC model (0.87M parameters); $files espeak-ng files
 ($(printf '%.2f' "$hours") h of audio, 16 kHz) and a one-hour recording of them with 0.5 s gaps.
 
-Throughput over the folder (\`run --manifest DIR --jsonl OUT\`, model loaded once per process, wall time incl. load):
+Throughput over the folder (\`run --manifest DIR --jsonl OUT\`, model loaded once per process, wall time incl. load;
+$ROUNDS rounds, the layouts alternating; the median, then every round):
 
-| layout | wall s | audio hours per hour |
-|---|---|---|
-| 1 process x 2 threads | $(printf '%.1f' "$one_wall") | $(python3 -c "print(round($hours * 3600 / $one_wall))") |
-| 2 processes x 1 thread (--shard 0/2, 1/2) | $(printf '%.1f' "$two_wall") | $(python3 -c "print(round($hours * 3600 / $two_wall))") |
+| layout | wall s | audio hours per hour | rounds, s |
+|---|---|---|---|
+| 1 process x 2 threads | $(printf '%.1f' "$one_wall") | $(python3 -c "print(round($hours * 3600 / $one_wall))") | $(printf '%.1f ' "${one_walls[@]}") |
+| 2 processes x 1 thread (--shard 0/2, 1/2) | $(printf '%.1f' "$two_wall") | $(python3 -c "print(round($hours * 3600 / $two_wall))") | $(printf '%.1f ' "${two_walls[@]}") |
 
 The two shards' lines together against the one-process run: $shards_equal.
-Peak RSS of the one-process run: $((rss_tenth / 1024)) MB over $((FILES / 10)) files, $((rss_all / 1024)) MB over $files files.
+Peak RSS against the number of inputs (1 thread): $((rss_once / 1024)) MB for the $files files, $((rss_ten / 1024)) MB for
+a list of them ten times over ($(grep -c . ten.jsonl) lines written).
 
 Peak RSS and wall time against recording length (\`run MODEL FILE\`, 2 threads):
 

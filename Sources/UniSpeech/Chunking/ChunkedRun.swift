@@ -16,8 +16,8 @@ public struct ChunkedRunReport: Sendable {
 
     /// Lines for people: one transcript per input.
     public var text: String {
-        let stride = plan.strideSeconds.map { String($0) }.joined(separator: " / ")
-        return (["model \(request.modelPath), head ctc, \(transcripts.count) input(s) in chunks of \(plan.settings.length) s "
+        let stride = plan.strideSeconds.map { String(format: "%g", $0) }.joined(separator: " / ")
+        return (["model \(request.modelPath), head ctc, \(transcripts.count) input(s) in chunks of \(String(format: "%g", plan.settings.length)) s "
                  + "(stride \(stride) s), forward \(String(format: "%.3f", seconds)) s"]
                 + transcripts.map { "\($0.input.path): \($0.text)" }).joined(separator: "\n")
     }
