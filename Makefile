@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libjson-c-dev libzip-dev libopenblas-dev pkg-config libsndfile1-dev libsoxr-dev libdnnl-dev libssl-dev zlib1g-dev
 BIN := .build/release/unispeech
 
-.PHONY: setup build release test demo clean
+.PHONY: setup build release test demo app docs clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,8 +18,13 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# The suite, built with warnings as errors; then the kernel, int8 and parity suites again with oneDNN held to AVX2
+# (DNNL_MAX_CPU_ISA), so both dispatch paths are tested on any machine.
+AVX2_SUITES := KernelsTests|GoldenModelTests|NativeGoldenTests|ConcurrencyTests
+
 test: setup
-	$(SWIFT) test
+	$(SWIFT) test -Xswiftc -warnings-as-errors
+	DNNL_MAX_CPU_ISA=AVX2 $(SWIFT) test -Xswiftc -warnings-as-errors --skip-build --filter '$(AVX2_SUITES)'
 
 # The demo: digit models trained by scripts/train_demo.py on espeak-ng speech, held-out audio (unseen voice).
 DEMO_CTC := examples/unispeech-digits-ctc
@@ -47,8 +52,16 @@ demo: release
 	@echo "== inspect the int8 file"
 	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 
+# A separate package that depends on this one by path and uses only the SpeechModel facade (examples/swift-app).
+app: setup
+	$(SWIFT) run --package-path examples/swift-app TranscribeDigits
+
+# The library's DocC documentation (Sources/UniSpeech/UniSpeech.docc), into .build/plugins/Swift-DocC/outputs.
+docs: setup
+	$(SWIFT) package generate-documentation --target UniSpeech
+
 clean:
-	rm -rf .build
+	rm -rf .build examples/swift-app/.build
 
 # Fuzzing: libFuzzer + AddressSanitizer harnesses in Fuzz/ (a separate package), each run for
 # FUZZ_TIME seconds, one after another, on one core; new inputs and crashes go to Fuzz/.work/<name>/.

@@ -31,7 +31,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CBytes", dependencies: ["CZlib"]),
-        .target(name: "CKernels"),
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("gomp")]),
 
         .target(name: "UniSpeechCore", dependencies: ["CJSONC", "CBytes", "CCrypto"]),
         .target(name: "UniSpeechKernels", dependencies: ["UniSpeechCore", "CKernels", "CBytes", "CDNNL", "COpenBLAS"]),

@@ -4,6 +4,10 @@ Run with the venv that has torch + transformers (never in CI):
     /work/venv/bin/python benchmarks/run.py [--quick] [--work /tmp/unispeech-bench]
 --quick: base only, 10 s audio, 3 repeats (about 10 minutes). Default: base and large, 1/10/30/60 s.
 Checkpoints, audio and converted files live in --work, outside the repository.
+
+Every timing runs twice: with the CPU's own instruction set ("native") and with AVX2 emulated on it ("avx2":
+oneDNN held to AVX2 for unispeech; for PyTorch also ATen's and MKL's kernels), so that one machine measures both
+kinds this project runs on. RESULTS.md gets one table per instruction set.
 """
 
 import argparse
@@ -23,6 +27,12 @@ BIN = os.path.join(ROOT, ".build", "release", "unispeech")
 TORCH_BENCH = os.path.join(HERE, "torch_bench.py")
 DTYPES = ["f32", "f16", "int8"]
 TIMING_PREFIX = "timing: "  # stderr line `unispeech run` prints when UNISPEECH_TIMINGS=1
+# The environment of each instruction-set pass, for unispeech and for PyTorch.
+ISA_MODES = {
+    "native": ({}, {}),
+    "avx2": ({"DNNL_MAX_CPU_ISA": "AVX2"},
+             {"ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}),
+}
 
 
 def log(message):
@@ -54,6 +64,15 @@ def run_measured(argv, env=None):
     return out, err, wall, int(match.group(1)) / 1024 if match else float("nan")
 
 
+def engines():
+    """What `unispeech --version` reports in each instruction-set pass: CPU features, oneDNN ISA, OpenBLAS core."""
+    seen = {}
+    for mode, (env, _) in ISA_MODES.items():
+        out, _, _, _ = run_process([BIN, "--version"], env)
+        seen[mode] = dict(line.split(": ", 1) for line in out.splitlines()[1:] if ": " in line)
+    return seen
+
+
 def machine():
     text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
@@ -76,10 +95,10 @@ def versions():
     return {"swift": swift, "commit": commit, "torch": torch.__version__, "transformers": transformers.__version__}
 
 
-def gemm_peak(work, threads):
+def gemm_peak(work, threads, env):
     probe = os.path.join(work, "gemm_probe")
     subprocess.run(["cc", "-O2", "-o", probe, os.path.join(HERE, "gemm_probe.c"), "-lopenblas", "-ldnnl", "-lgomp"], check=True)
-    out, _, _, _ = run_process([probe, str(threads), "--json"])
+    out, _, _, _ = run_process([probe, str(threads), "--json"], env)
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
@@ -111,20 +130,20 @@ def read_logits(path):
     return load_file(path)["logits"]
 
 
-def time_torch(hf, audio, mode, threads, repeats):
+def time_torch(hf, audio, mode, threads, repeats, env):
     out, _, _, _ = run_process([sys.executable, TORCH_BENCH, "time", "--model", hf, "--audio", audio, "--mode", mode,
-                                "--threads", str(threads), "--repeats", str(repeats)])
+                                "--threads", str(threads), "--repeats", str(repeats)], env)
     result = json.loads(out.strip().splitlines()[-1])
     return {"engine": f"torch {mode}", "median_s": statistics.median(result["forward_s"]), "runs_s": result["forward_s"],
             "load_s": result["load_s"], "peak_rss_mb": result["peak_rss_mb"], "argmax": result["argmax"]}
 
 
-def time_swift(model, audio, dtype, threads, repeats, work):
+def time_swift(model, audio, dtype, threads, repeats, work, env):
     output = os.path.join(work, f"logits-{dtype}.safetensors")
     walls, forwards, rss, phases = [], [], [], []
     for _ in range(repeats + 1):  # the first run warms the page cache
         _, err, wall, peak = run_measured([BIN, "run", model, audio, "--threads", str(threads), "--output", output],
-                                          env={"UNISPEECH_TIMINGS": "1"})
+                                          env={**env, "UNISPEECH_TIMINGS": "1"})
         walls.append(wall)
         rss.append(peak)
         timing = [json.loads(line[len(TIMING_PREFIX):]) for line in err.splitlines() if line.startswith(TIMING_PREFIX)]
@@ -133,10 +152,12 @@ def time_swift(model, audio, dtype, threads, repeats, work):
             forwards.append(timing[-1]["forward_s"])
     walls, rss, forwards, phases = walls[1:], rss[1:], forwards[1:], phases[1:]
     result = {"engine": f"swift {dtype}", "process_median_s": statistics.median(walls), "runs_s": walls,
+              "kernels": phases[-1].get("engine", "?") if phases else "?",
               "peak_rss_mb": max(rss), "argmax": read_logits(output)[0].argmax(-1).tolist()}
     result["median_s"] = statistics.median(forwards) if forwards else result["process_median_s"]
     if phases:
-        result["phases"] = {key: statistics.median(p[key] for p in phases) for key in phases[0]}
+        result["phases"] = {key: statistics.median(p[key] for p in phases) for key in phases[0]
+                            if isinstance(phases[0][key], (int, float))}
     return result
 
 
@@ -152,54 +173,63 @@ def benchmark(args):
     subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True, stdout=subprocess.DEVNULL)
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "mode": "quick" if args.quick else "full", "machine": machine(), "versions": versions(),
-              "load_before": os.getloadavg()}
+              "engines": engines(), "load_before": os.getloadavg(), "isa": {}}
     thread_counts = [2, 1]
-    report["gemm"] = {t: gemm_peak(work, t) for t in thread_counts}
     sizes = args.sizes or (["base"] if args.quick else ["base", "large"])
     lengths = args.lengths or ([10] if args.quick else [1, 10, 30, 60])
     repeats = args.repeats or (3 if args.quick else 5)
-    report["models"] = {}
+    checkpoints, models = {}, {}
     for size in sizes:
-        hf = ensure_checkpoint(work, size)
-        entry = {"convert": [], "runs": []}
-        models = {}
+        checkpoints[size] = ensure_checkpoint(work, size)
+        report.setdefault("convert", {})[size] = []
+        models[size] = {}
         for dtype in DTYPES:
             log(f"{size}: convert {dtype}")
-            models[dtype], info = convert(work, size, hf, dtype)
-            entry["convert"].append(info)
-        tiny = ensure_audio(work, 0.1)
-        log(f"{size}: load (run on 0.1 s)")
-        entry["load"] = {}
-        for dtype in DTYPES:
-            result = time_swift(models[dtype], tiny, dtype, 1, repeats, work)
-            entry["load"][dtype] = {"load_s": result.get("phases", {}).get("load_s", float("nan")),
-                                    "process_s": result["process_median_s"], "peak_rss_mb": result["peak_rss_mb"]}
-        for seconds in lengths:
-            if seconds != 10 and size not in (args.growth_sizes or sizes):
-                continue
-            audio = ensure_audio(work, seconds)
-            flops = json.loads(run_process([sys.executable, TORCH_BENCH, "flops", "--model", hf, "--seconds", str(seconds)])[0])
-            for threads in (thread_counts if seconds == 10 else thread_counts[:1]):
-                log(f"{size}: {seconds} s audio, {threads} threads")
-                results = [time_torch(hf, audio, "fp32", threads, repeats), time_torch(hf, audio, "int8", threads, repeats)]
-                results += [time_swift(models[d], audio, d, threads, repeats, work) for d in DTYPES]
-                reference, swift32 = results[0], results[2]
-                for r in results:
-                    r["ratio_to_torch_fp32"] = r["median_s"] / reference["median_s"]
-                    r["argmax_agreement_with_torch_fp32"] = agreement(r["argmax"], reference["argmax"])
-                    r["argmax_agreement_with_swift_f32"] = agreement(r["argmax"], swift32["argmax"])
-                    r["gflops"] = flops["flops"]["total"] / r["median_s"] / 1e9
-                for r in results:
-                    del r["argmax"]
-                entry["runs"].append({"size": size, "seconds": seconds, "threads": threads, "frames": flops["frames"],
-                                      "flops": flops["flops"], "results": results})
-        report["models"][size] = entry
+            models[size][dtype], info = convert(work, size, checkpoints[size], dtype)
+            report["convert"][size].append(info)
+    for isa, (swift_env, torch_env) in ISA_MODES.items():
+        if args.isa and isa not in args.isa:
+            continue
+        section = {"gemm": {t: gemm_peak(work, t, swift_env) for t in thread_counts}, "models": {}}
+        for size in sizes:
+            hf = checkpoints[size]
+            entry = {"runs": []}
+            tiny = ensure_audio(work, 0.1)
+            log(f"{isa} {size}: load (run on 0.1 s)")
+            entry["load"] = {}
+            for dtype in DTYPES:
+                result = time_swift(models[size][dtype], tiny, dtype, 1, repeats, work, swift_env)
+                entry["load"][dtype] = {"load_s": result.get("phases", {}).get("load_s", float("nan")),
+                                        "process_s": result["process_median_s"], "peak_rss_mb": result["peak_rss_mb"]}
+            for seconds in lengths:
+                if seconds != 10 and size not in (args.growth_sizes or sizes):
+                    continue
+                audio = ensure_audio(work, seconds)
+                flops = json.loads(run_process([sys.executable, TORCH_BENCH, "flops", "--model", hf, "--seconds", str(seconds)])[0])
+                for threads in (thread_counts if seconds == 10 else thread_counts[:1]):
+                    log(f"{isa} {size}: {seconds} s audio, {threads} threads")
+                    results = [time_torch(hf, audio, "fp32", threads, repeats, torch_env),
+                               time_torch(hf, audio, "int8", threads, repeats, torch_env)]
+                    results += [time_swift(models[size][d], audio, d, threads, repeats, work, swift_env) for d in DTYPES]
+                    reference, swift32 = results[0], results[2]
+                    for r in results:
+                        r["ratio_to_torch_fp32"] = r["median_s"] / reference["median_s"]
+                        r["process_ratio_to_torch_fp32"] = r.get("process_median_s", r["median_s"]) / reference["median_s"]
+                        r["argmax_agreement_with_torch_fp32"] = agreement(r["argmax"], reference["argmax"])
+                        r["argmax_agreement_with_swift_f32"] = agreement(r["argmax"], swift32["argmax"])
+                        r["gflops"] = flops["flops"]["total"] / r["median_s"] / 1e9
+                    for r in results:
+                        del r["argmax"]
+                    entry["runs"].append({"size": size, "seconds": seconds, "threads": threads, "frames": flops["frames"],
+                                          "flops": flops["flops"], "results": results})
+            section["models"][size] = entry
+        report["isa"][isa] = section
     report["load_after"] = os.getloadavg()
     return report
 
 
-def sgemm_peak(report, threads):
-    rows = report["gemm"][threads]
+def sgemm_peak(section, threads):
+    rows = section["gemm"][threads]
     return statistics.median(r["sgemm_gflops"] for r in rows), statistics.median(r["u8s8_gops"] for r in rows)
 
 
@@ -210,41 +240,47 @@ def markdown(report):
              f"{v['swift']}; torch {v['torch']}, transformers {v['transformers']}. "
              f"Load average (1/5/15 min) before {tuple(round(x, 2) for x in report['load_before'])}, "
              f"after {tuple(round(x, 2) for x in report['load_after'])} (the machine is shared; see the ratios, "
-             "which are measured in the same run).", "",
-             "GEMM probe at encoder shapes (M=499), median over shapes:", ""]
-    for threads in report["gemm"]:
-        sgemm, int8 = sgemm_peak(report, threads)
-        lines.append(f"- {threads} thread(s): OpenBLAS sgemm {sgemm:.1f} GFLOP/s, oneDNN u8 x s8 {int8:.1f} GOP/s")
-    for size, entry in report["models"].items():
-        lines += ["", f"### {size}", "", "| convert to | seconds | input MB/s | output MB | peak RSS MB |", "|---|---|---|---|---|"]
-        for c in entry["convert"]:
+             "which are measured in the same run).", ""]
+    for size, converts in report["convert"].items():
+        lines += [f"Convert ({size}): | to | seconds | input MB/s | output MB | peak RSS MB |", "|---|---|---|---|---|"]
+        for c in converts:
             lines.append(f"| {c['dtype']} | {c['seconds']:.2f} | {c['mb_per_s']:.0f} | {c['output_mb']:.1f} | {c['peak_rss_mb']:.0f} |")
-        lines += ["", "Load (open + build the model; median of `run` on 0.1 s audio, 1 thread; whole process in brackets): " +
-                  ", ".join(f"{d} {l['load_s'] * 1000:.0f} ms ({l['process_s'] * 1000:.0f} ms)" for d, l in entry["load"].items()), ""]
-        lines += ["| audio | threads | engine | median s | x torch fp32 | GFLOP/s | % sgemm peak | peak RSS MB | argmax = torch fp32 | argmax = swift f32 |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for run in entry["runs"]:
-            peak, _ = sgemm_peak(report, run["threads"])
-            for r in run["results"]:
-                lines.append(f"| {run['seconds']:g} s | {run['threads']} | {r['engine']} | {r['median_s']:.3f} | "
-                             f"{r['ratio_to_torch_fp32']:.2f} | {r['gflops']:.0f} | {100 * r['gflops'] / peak:.0f}% | "
-                             f"{r['peak_rss_mb']:.0f} | {100 * r['argmax_agreement_with_torch_fp32']:.1f}% | "
-                             f"{100 * r['argmax_agreement_with_swift_f32']:.1f}% |")
-        phases = [(run, r) for run in entry["runs"] for r in run["results"] if "phases" in r]
-        if phases:
-            lines += ["", "Swift phases (median seconds; encoder = positional conv + transformer layers, "
-                      "feature encoder = the conv stack on raw audio):", ""]
-            for run, r in phases:
-                peak, _ = sgemm_peak(report, run["threads"])
-                f = run["flops"]
-                encoder = (f["positional_conv"] + f["encoder_linear"] + f["attention"]) / r["phases"]["encoder_s"] / 1e9
-                convs = f["conv"] / r["phases"]["feature_encoder_s"] / 1e9
-                lines.append(f"- {run['seconds']:g} s, {run['threads']} thr, {r['engine']}: " +
-                             ", ".join(f"{k} {val:.3f}" for k, val in r["phases"].items()) +
-                             f"; encoder {encoder:.0f} GFLOP/s ({100 * encoder / peak:.0f}% of sgemm), "
-                             f"feature encoder {convs:.0f} GFLOP/s ({100 * convs / peak:.0f}%)")
-    lines += ["", f"FLOPs: multiply-add = 2; swift median = forward time reported by `unispeech run` "
-              f"(UNISPEECH_TIMINGS) when present, else the whole process; torch median = forward only "
+        lines.append("")
+    for isa, section in report["isa"].items():
+        seen = report["engines"][isa]
+        lines += [f"### Instruction set: {isa} (oneDNN isa {seen.get('oneDNN isa', '?')}; OpenBLAS core "
+                  f"{seen.get('OpenBLAS core', '?')}; cpu features {seen.get('cpu features', '?')})", "",
+                  "GEMM probe at encoder shapes (M=499), median over shapes:", ""]
+        for threads in section["gemm"]:
+            sgemm, int8 = sgemm_peak(section, threads)
+            lines.append(f"- {threads} thread(s): OpenBLAS sgemm {sgemm:.1f} GFLOP/s, oneDNN u8 x s8 {int8:.1f} GOP/s")
+        for size, entry in section["models"].items():
+            lines += ["", f"#### {size} ({isa})", "",
+                      "Load (open + build the model; median of `run` on 0.1 s audio, 1 thread; whole process in brackets): " +
+                      ", ".join(f"{d} {l['load_s'] * 1000:.0f} ms ({l['process_s'] * 1000:.0f} ms)" for d, l in entry["load"].items()), ""]
+            lines += ["| audio | threads | engine | kernels | median s | x torch fp32 | whole process x torch fp32 | GFLOP/s | peak RSS MB | argmax = torch fp32 | argmax = swift f32 |",
+                      "|---|---|---|---|---|---|---|---|---|---|---|"]
+            for run in entry["runs"]:
+                for r in run["results"]:
+                    lines.append(f"| {run['seconds']:g} s | {run['threads']} | {r['engine']} | {r.get('kernels', 'torch')} | "
+                                 f"{r['median_s']:.3f} | {r['ratio_to_torch_fp32']:.2f} | {r['process_ratio_to_torch_fp32']:.2f} | "
+                                 f"{r['gflops']:.0f} | {r['peak_rss_mb']:.0f} | {100 * r['argmax_agreement_with_torch_fp32']:.1f}% | "
+                                 f"{100 * r['argmax_agreement_with_swift_f32']:.1f}% |")
+            phases = [(run, r) for run in entry["runs"] for r in run["results"] if "phases" in r]
+            if phases:
+                lines += ["", "Swift phases (median seconds; encoder = positional conv + transformer layers, "
+                          "feature encoder = the conv stack on raw audio):", ""]
+                for run, r in phases:
+                    f = run["flops"]
+                    encoder = (f["positional_conv"] + f["encoder_linear"] + f["attention"]) / r["phases"]["encoder_s"] / 1e9
+                    convs = f["conv"] / r["phases"]["feature_encoder_s"] / 1e9
+                    lines.append(f"- {run['seconds']:g} s, {run['threads']} thr, {r['engine']}: " +
+                                 ", ".join(f"{k} {val:.3f}" for k, val in r["phases"].items()) +
+                                 f"; encoder {encoder:.0f} GFLOP/s, feature encoder {convs:.0f} GFLOP/s")
+        lines.append("")
+    lines += [f"FLOPs: multiply-add = 2; swift median = forward time reported by `unispeech run` "
+              f"(UNISPEECH_TIMINGS) when present, else the whole process; 'whole process' = the wall time of `unispeech run` "
+              f"(load, audio, forward, output); torch median = forward only "
               f"(torch.inference_mode, dynamic int8 = quantize_dynamic on nn.Linear).", ""]
     return "\n".join(lines)
 
@@ -258,12 +294,14 @@ def main():
     parser.add_argument("--lengths", nargs="+", type=float, help="audio seconds; default 10 (quick), 1 10 30 60")
     parser.add_argument("--growth-sizes", nargs="+", choices=["base", "large"],
                         help="sizes timed at every length (others at 10 s only); default: all")
+    parser.add_argument("--isa", nargs="+", choices=list(ISA_MODES), help="instruction-set passes; default: all")
     parser.add_argument("--from-report", help="only format an earlier run's report.json as markdown (no append)")
     args = parser.parse_args()
     if args.from_report:
         with open(args.from_report) as f:
             report = json.load(f)
-        report["gemm"] = {int(k): v for k, v in report["gemm"].items()}
+        for section in report["isa"].values():
+            section["gemm"] = {int(k): v for k, v in section["gemm"].items()}
         print(markdown(report))
         return
     report = benchmark(args)

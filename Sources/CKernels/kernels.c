@@ -42,6 +42,35 @@ unsigned ck_cpu_features(void) {
     return bits;
 }
 
+/* ---- threads: the OpenMP team of the calling thread ---- */
+
+/* libgomp's entry points (the ABI gcc's `#pragma omp parallel` compiles to), called directly so that this file
+   needs no OpenMP compiler support and shares oneDNN's runtime. */
+extern void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+extern int omp_get_thread_num(void);
+extern int omp_get_num_threads(void);
+
+struct parallel_job {
+    void (*body)(void *context, int share);
+    void *context;
+    int shares;
+};
+
+static void run_shares(void *data) {
+    const struct parallel_job *job = data;
+    /* The team may be smaller than asked (thread limits): each thread then takes every n-th share. */
+    for (int share = omp_get_thread_num(); share < job->shares; share += omp_get_num_threads()) job->body(job->context, share);
+}
+
+void ck_parallel(int shares, void (*body)(void *context, int share), void *context) {
+    if (shares <= 1) {
+        if (shares == 1) body(context, 0);
+        return;
+    }
+    struct parallel_job job = {body, context, shares};
+    GOMP_parallel(run_shares, &job, (unsigned)shares, 0);
+}
+
 /* ---- per-row u8 quantisation ---- */
 
 static void quantize_row_params(float lo, float hi, int qmax, float *scale, int32_t *zero) {
@@ -143,17 +172,16 @@ void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, in
         float *o = out + r * ld_out;                                                     \
         const float rs = row_scale[r];                                                   \
         const int32_t rz = row_zero[r];                                                  \
-        if (bias)                                                                        \
-            for (size_t n = 0; n < cols; n++)                                            \
-                o[n] = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]) + bias[n];    \
-        else                                                                             \
-            for (size_t n = 0; n < cols; n++)                                            \
-                o[n] = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]);              \
+        for (size_t n = 0; n < cols; n++) {                                              \
+            float value = rs * col_scale[n] * (float)(a[n] - rz * col_sum[n]);           \
+            if (bias) value += bias[n];                                                  \
+            o[n] = accumulate ? o[n] + value : value;                                    \
+        }                                                                                \
     }
 
 static void dequantize_portable(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
                                 const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
-                                const float *bias, float *out, size_t ld_out) {
+                                const float *bias, int accumulate, float *out, size_t ld_out) {
     DEQUANTIZE_BODY
 }
 
@@ -161,22 +189,22 @@ static void dequantize_portable(const int32_t *acc, size_t rows, size_t cols, co
 __attribute__((target("avx2,fma")))
 static void dequantize_avx2(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
                             const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
-                            const float *bias, float *out, size_t ld_out) {
+                            const float *bias, int accumulate, float *out, size_t ld_out) {
     DEQUANTIZE_BODY
 }
 #endif
 
 void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
                        const float *row_scale, const int32_t *row_zero,
-                       const float *col_scale, const int32_t *col_sum, const float *bias,
+                       const float *col_scale, const int32_t *col_sum, const float *bias, int accumulate,
                        float *out, size_t ld_out) {
 #if CK_X86
     if (ck_has_avx2_f16c()) {
-        dequantize_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
+        dequantize_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, accumulate, out, ld_out);
         return;
     }
 #endif
-    dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, out, ld_out);
+    dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, accumulate, out, ld_out);
 }
 
 /* ---- GELU (erf) and softmax ---- */

@@ -25,12 +25,14 @@ public struct AudioInput: Sendable, Equatable {
     /// Raw samples extension: float32 1-D samples already at the model's rate.
     public static let rawSamplesExtension = "npy"
 
-    /// Loads one input for a model running at `samplingRate`: .npy as it is, any other file as audio.
+    /// Loads one input for a model running at `samplingRate`: .npy as it is, any other file as audio. Samples that
+    /// are NaN or infinite are refused, naming the file.
     public static func load(path: String, samplingRate: Double) throws -> AudioInput {
-        if URL(fileURLWithPath: path).pathExtension.lowercased() == rawSamplesExtension {
-            return AudioInput(path: path, samples: try NpyReader.readFloat32Vector(path: path))
-        }
-        return try decode(path: path, samplingRate: samplingRate)
+        let input = URL(fileURLWithPath: path).pathExtension.lowercased() == rawSamplesExtension
+            ? AudioInput(path: path, samples: try NpyReader.readFloat32Vector(path: path))
+            : try decode(path: path, samplingRate: samplingRate)
+        try FiniteCheck.requireFinite(input.samples, description: path)
+        return input
     }
 
     /// Reads an audio file libsndfile knows (WAV, FLAC, OGG ...), mixes it to mono and resamples it to `samplingRate`.

@@ -42,8 +42,10 @@ extension KernelContext {
                     for h in 0..<count { scoreBias(b, first + h, MutableMatrix(scores + h * frames * keys, rows: frames, columns: keys)) }
                     softmaxScale = 1
                 }
-                forEachRowBlock(count * frames) { rows in  // softmax(softmaxScale * scores) over each row
-                    ck_softmax_rows(scores + rows.lowerBound * keys, rows.count, keys, keys, softmaxScale)
+                measure("softmax \(count)x\(frames)x\(keys)") {
+                    forEachRowBlock(count * frames) { rows in  // softmax(softmaxScale * scores) over each row
+                        ck_softmax_rows(scores + rows.lowerBound * keys, rows.count, keys, keys, softmaxScale)
+                    }
                 }
                 // context_h[frames, d] = P_h[frames, keys] V_h[keys, d]
                 try batchedGemm(batch: count, block.readOnly, batchStride: frames * keys,

@@ -90,14 +90,19 @@ public final class ComputeEngine: Sendable {
     public let backend: GemmBackend
     let onednn: OnednnEngine
     private let workspaces = WorkspacePool()
+    /// Per-operation timings, when profiling.
+    let profileRecorder: ProfileRecorder?
 
     /// Primitives a model keeps between calls; each distinct matmul shape is one.
     public static let defaultPrimitiveCacheCapacity = 256
 
-    /// An engine running `threads` threads on `backend`.
-    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, backend: GemmBackend = .onednn, primitiveCacheCapacity: Int = defaultPrimitiveCacheCapacity) throws {
+    /// An engine running `threads` threads on `backend`; with `profiling`, every operation's time is recorded
+    /// (see `profile`), at the cost of a clock read around each.
+    public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount, backend: GemmBackend = .onednn,
+                primitiveCacheCapacity: Int = defaultPrimitiveCacheCapacity, profiling: Bool = false) throws {
         self.threads = max(1, threads)
         self.backend = backend
+        profileRecorder = profiling ? ProfileRecorder() : nil
         onednn = try OnednnEngine(cacheCapacity: primitiveCacheCapacity)
         if backend == .openblas {
             // Calls are single-threaded and split by the engine; OpenBLAS's own threads would spin between calls
@@ -114,6 +119,9 @@ public final class ComputeEngine: Sendable {
         case .openblas: return "openblas \(platform.openblasCore), \(threads) thread\(threads == 1 ? "" : "s")"
         }
     }
+
+    /// Where the forward passes so far spent their time, by operation; nil unless the engine was made with `profiling`.
+    public var profile: KernelProfile? { profileRecorder?.snapshot }
 
     /// Runs `body` with a context of its own: a workspace no other caller holds and a oneDNN stream.
     public func withContext<R>(_ body: (KernelContext) throws -> R) throws -> R {
@@ -160,21 +168,28 @@ public final class KernelContext {
     }
 
     /// Splits 0..<count into `shares` disjoint ranges (default: one per thread, at most one per item) and calls
-    /// `body(share, range)` for each, concurrently; the share index lets each use its own scratch. `body` may
-    /// write through pointers the caller owns: the ranges never overlap, which is what makes it sound.
+    /// `body(share, range)` for each, concurrently on this thread's OpenMP team (the threads oneDNN uses); the
+    /// share index lets each use its own scratch. `body` may write through pointers the caller owns: the ranges
+    /// never overlap, which is what makes it sound.
     func forEachShare(_ count: Int, shares: Int? = nil, _ body: (Int, Range<Int>) -> Void) {
         let shares = max(1, min(shares ?? threads, count))
         guard shares > 1 else { return body(0, 0..<count) }
         withoutActuallyEscaping(body) { body in
-            let shared = DisjointWork(body: body)
-            DispatchQueue.concurrentPerform(iterations: shares) { share in
-                shared.body(share, (count * share / shares)..<(count * (share + 1) / shares))
+            var work = DisjointWork(body: body, count: count, shares: shares)
+            withUnsafeMutablePointer(to: &work) { pointer in
+                ck_parallel(Int32(shares), { context, share in
+                    let work = context!.assumingMemoryBound(to: DisjointWork.self).pointee
+                    let share = Int(share)
+                    work.body(share, (work.count * share / work.shares)..<(work.count * (share + 1) / work.shares))
+                }, pointer)
             }
         }
     }
 }
 
 /// A closure run on disjoint ranges by `KernelContext.forEachShare`.
-private struct DisjointWork: @unchecked Sendable {
+private struct DisjointWork {
     let body: (Int, Range<Int>) -> Void
+    let count: Int
+    let shares: Int
 }

@@ -190,9 +190,11 @@ extension KernelContext {
         let cout = conv.outChannels, kernel = conv.geometry.kernel, stride = conv.geometry.stride
         let tapMajor = workspace.floats(Self.tapMajorSlot, count: kernel * cout)  // [kernel, cout] of [cout, kernel]
         for index in 0..<(kernel * cout) { tapMajor[index] = weights[(index % cout) * kernel + index / cout] }
-        forEachRowBlock(y.rows) { frames in
-            ck_conv1d_mono(x.base + frames.lowerBound * stride, frames.count, kernel, stride, tapMajor, bias, cout,
-                           y.base + frames.lowerBound * cout)
+        measure("conv mono \(y.rows)x\(kernel)x\(cout)", flops: 2 * Double(y.rows * kernel * cout)) {
+            forEachRowBlock(y.rows) { frames in
+                ck_conv1d_mono(x.base + frames.lowerBound * stride, frames.count, kernel, stride, tapMajor, bias, cout,
+                               y.base + frames.lowerBound * cout)
+            }
         }
     }
 
@@ -228,16 +230,18 @@ extension KernelContext {
             for start in stride(from: 0, to: y.rows, by: blockRows) {
                 let rows = min(blockRows, y.rows - start)
                 // columns[r, tap * groupIn + c] = x[(start + r) * stride + tap * dilation - padding, group * groupIn + c]
-                forEachRowBlock(rows) { block in
-                    for r in block {
-                        let first = (start + r) * geometry.stride - geometry.padding
-                        for tap in 0..<geometry.kernel {
-                            let destination = columns + r * rowWidth + tap * groupIn
-                            let time = first + tap * geometry.dilation
-                            if time < 0 || time >= length {
-                                destination.update(repeating: 0, count: groupIn)
-                            } else {
-                                destination.update(from: x.base + time * x.rowStride + group * groupIn, count: groupIn)
+                measure("im2col \(rows)x\(rowWidth)") {
+                    forEachRowBlock(rows) { block in
+                        for r in block {
+                            let first = (start + r) * geometry.stride - geometry.padding
+                            for tap in 0..<geometry.kernel {
+                                let destination = columns + r * rowWidth + tap * groupIn
+                                let time = first + tap * geometry.dilation
+                                if time < 0 || time >= length {
+                                    destination.update(repeating: 0, count: groupIn)
+                                } else {
+                                    destination.update(from: x.base + time * x.rowStride + group * groupIn, count: groupIn)
+                                }
                             }
                         }
                     }

@@ -13,17 +13,18 @@ struct RightOperand {
 }
 
 extension KernelContext {
-    /// c[M, N] = a[M, K] · b (+ bias[N]) (+ c's own values when `accumulate`), on the engine's backend and threads.
+    /// c[M, N] = activation(a[M, K] · b (+ bias[N]) (+ c's own values when `accumulate`)), on the engine's backend
+    /// and threads; the activation is fused into oneDNN's matmul where it can be, else applied after.
     func gemm(_ a: Matrix, _ b: RightOperand, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
-              into c: MutableMatrix) throws {
+              activation: Activation = .linear, into c: MutableMatrix) throws {
         try batchedGemm(batch: 1, a, batchStride: 0, b, batchStride: 0, bias: bias, accumulate: accumulate,
-                        into: c, batchStride: 0)
+                        activation: activation, into: c, batchStride: 0)
     }
 
     /// For each i < batch: c_i = a_i · b_i (+ bias) (+ c_i), where operand_i starts `batchStride` floats after
     /// operand_(i-1) (e.g. the heads of attention, whose matrices interleave in [T, heads * d]).
     func batchedGemm(batch: Int, _ a: Matrix, batchStride aStride: Int, _ b: RightOperand, batchStride bStride: Int,
-                     bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
+                     bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, activation: Activation = .linear,
                      into c: MutableMatrix, batchStride cStride: Int) throws {
         let m = a.rows, k = a.columns, n = b.outer
         precondition(b.inner == k && c.rows == m && c.columns == n,
@@ -38,28 +39,39 @@ extension KernelContext {
                     ? OperandLayout(type: .f32, batchStride: bStride, rowStride: 1, columnStride: b.matrix.rowStride)
                     : OperandLayout(type: .f32, batchStride: bStride, rowStride: b.matrix.rowStride, columnStride: 1),
                 c: OperandLayout(type: .f32, batchStride: cStride, rowStride: c.rowStride, columnStride: 1),
-                bias: bias != nil, accumulate: accumulate, threads: threads)
-            try execute(try engine.onednn.matmul(shape),
-                        MatmulOperands(a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base), c: UnsafeMutableRawPointer(c.base),
-                                       bias: bias))
+                bias: bias != nil, accumulate: accumulate, activation: OnednnActivation(activation), threads: threads)
+            let primitive = try measure("matmul primitive creation") { try engine.onednn.matmul(shape) }
+            try measure("matmul \(batch == 1 ? "" : "\(batch)x")\(m)x\(k)x\(n)\(activation == .linear ? "" : " " + activation.rawValue) (\(primitive.implementation))",
+                        flops: 2 * Double(batch * m * n * k)) {
+                try execute(primitive, MatmulOperands(a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base),
+                                                      c: UnsafeMutableRawPointer(c.base), bias: bias))
+            }
+            if shape.activation == nil { applyBatched(activation, batch: batch, c, batchStride: cStride) }
         case .openblas:
-            if batch == 1 {
-                forEachRowBlock(m) { rows in
-                    blasGemm(a.rows(rows), b, bias: bias, accumulate: accumulate, into: c.rows(rows))
-                }
-            } else {
-                forEachShare(batch) { _, items in
-                    for i in items {
-                        blasGemm(Matrix(a.base + i * aStride, rows: m, columns: k, rowStride: a.rowStride),
-                                 RightOperand(matrix: Matrix(b.matrix.base + i * bStride, rows: b.matrix.rows,
-                                                             columns: b.matrix.columns, rowStride: b.matrix.rowStride),
-                                              transposed: b.transposed),
-                                 bias: bias, accumulate: accumulate,
-                                 into: MutableMatrix(c.base + i * cStride, rows: m, columns: n, rowStride: c.rowStride))
+            measure("sgemm \(batch == 1 ? "" : "\(batch)x")\(m)x\(k)x\(n) (openblas)", flops: 2 * Double(batch * m * n * k)) {
+                if batch == 1 {
+                    forEachRowBlock(m) { rows in blasGemm(a.rows(rows), b, bias: bias, accumulate: accumulate, into: c.rows(rows)) }
+                } else {
+                    forEachShare(batch) { _, items in
+                        for i in items {
+                            blasGemm(Matrix(a.base + i * aStride, rows: m, columns: k, rowStride: a.rowStride),
+                                     RightOperand(matrix: Matrix(b.matrix.base + i * bStride, rows: b.matrix.rows,
+                                                                 columns: b.matrix.columns, rowStride: b.matrix.rowStride),
+                                                  transposed: b.transposed),
+                                     bias: bias, accumulate: accumulate,
+                                     into: MutableMatrix(c.base + i * cStride, rows: m, columns: n, rowStride: c.rowStride))
+                        }
                     }
                 }
             }
+            applyBatched(activation, batch: batch, c, batchStride: cStride)
         }
+    }
+
+    /// Applies `activation` to each of `batch` [M, N] results `batchStride` floats apart.
+    private func applyBatched(_ activation: Activation, batch: Int, _ c: MutableMatrix, batchStride: Int) {
+        guard activation != .linear else { return }
+        for i in 0..<batch { apply(activation, to: MutableMatrix(c.base + i * batchStride, rows: c.rows, columns: c.columns, rowStride: c.rowStride)) }
     }
 
     /// One single-threaded sgemm (the engine splits the work among its threads).

@@ -42,9 +42,11 @@ extension KernelContext {
     var activationMax: Int32 { ComputePlatform.current.onednnHasVNNI ? 255 : 127 }
 
     /// y[M, N] = x[M, K] Wᵀ + bias for int8 W: each row of x gets its own scale and zero point, its codes
-    /// multiply W in oneDNN (u8 x s8 -> s32), and the products are scaled back per row and column.
+    /// multiply W in oneDNN (u8 x s8 -> s32), and the products are scaled back per row and column (and added to
+    /// y's own values when `accumulate`).
     /// x's rows may overlap (a conv's input windows, read in place).
-    func int8Product(_ x: Matrix, _ weights: Int8Weights, bias: UnsafePointer<Float>?, into y: MutableMatrix) throws {
+    func int8Product(_ x: Matrix, _ weights: Int8Weights, bias: UnsafePointer<Float>?, accumulate: Bool = false,
+                     into y: MutableMatrix) throws {
         let rows = x.rows, outputs = weights.outputs, inputs = weights.inputs
         precondition(x.columns == inputs && y.rows == rows && y.columns == outputs, "int8 product shapes")
         guard rows > 0 else { return }
@@ -53,9 +55,11 @@ extension KernelContext {
         let rowScales = workspace.floats(Self.rowScalesSlot, count: rows)
         let rowZeros = workspace.values(Self.rowZerosSlot, count: rows, as: Int32.self)
         let maximum = activationMax
-        forEachRowBlock(rows) { block in
-            ck_quantize_rows_u8(x.base + block.lowerBound * x.rowStride, block.count, inputs, x.rowStride, maximum,
-                                codes + block.lowerBound * inputs, rowScales + block.lowerBound, rowZeros + block.lowerBound)
+        measure("int8 quantize \(rows)x\(inputs)") {
+            forEachRowBlock(rows) { block in
+                ck_quantize_rows_u8(x.base + block.lowerBound * x.rowStride, block.count, inputs, x.rowStride, maximum,
+                                    codes + block.lowerBound * inputs, rowScales + block.lowerBound, rowZeros + block.lowerBound)
+            }
         }
         let shape = MatmulShape(
             batch: 1, m: rows, n: outputs, k: inputs,
@@ -63,14 +67,19 @@ extension KernelContext {
             b: OperandLayout(type: .s8, batchStride: 0, rowStride: 1, columnStride: inputs),
             c: OperandLayout(type: .s32, batchStride: 0, rowStride: outputs, columnStride: 1),
             bias: false, accumulate: false, threads: threads)
-        try execute(try engine.onednn.matmul(shape),
-                    MatmulOperands(a: UnsafeRawPointer(codes), b: UnsafeRawPointer(weights.values), c: UnsafeMutableRawPointer(products)))
-        weights.scales.withUnsafeBufferPointer { columnScales in
-            weights.columnSums.withUnsafeBufferPointer { columnSums in
-                forEachRowBlock(rows) { block in                                              // [M, N] f32
-                    ck_dequantize_s32(products + block.lowerBound * outputs, block.count, outputs, rowScales + block.lowerBound,
-                                      rowZeros + block.lowerBound, columnScales.baseAddress!, columnSums.baseAddress!, bias,
-                                      y.base + block.lowerBound * y.rowStride, y.rowStride)
+        let primitive = try measure("matmul primitive creation") { try engine.onednn.matmul(shape) }
+        try measure("int8 matmul \(rows)x\(inputs)x\(outputs) (\(primitive.implementation))", flops: 2 * Double(rows * inputs * outputs)) {
+            try execute(primitive, MatmulOperands(a: UnsafeRawPointer(codes), b: UnsafeRawPointer(weights.values),
+                                                  c: UnsafeMutableRawPointer(products)))
+        }
+        measure("int8 dequantize \(rows)x\(outputs)") {
+            weights.scales.withUnsafeBufferPointer { columnScales in
+                weights.columnSums.withUnsafeBufferPointer { columnSums in
+                    forEachRowBlock(rows) { block in                                              // [M, N] f32
+                        ck_dequantize_s32(products + block.lowerBound * outputs, block.count, outputs, rowScales + block.lowerBound,
+                                          rowZeros + block.lowerBound, columnScales.baseAddress!, columnSums.baseAddress!, bias,
+                                          accumulate ? 1 : 0, y.base + block.lowerBound * y.rowStride, y.rowStride)
+                    }
                 }
             }
         }

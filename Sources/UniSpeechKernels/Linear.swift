@@ -124,31 +124,38 @@ public struct LinearWeights: Sendable {
 extension KernelContext {
     static let widenedWeightsSlot = WorkspaceSlot("kernels.widened-weights")
 
-    /// y[rows, out] = x[rows, in] Wᵀ + b into `y`, which must not overlap x.
-    public func linear(_ x: Matrix, _ layer: LinearWeights, into y: MutableMatrix) throws {
+    /// y[rows, out] = activation(x[rows, in] Wᵀ + b (+ y's own values when `accumulate`, e.g. a residual)) into `y`,
+    /// which must not overlap x. The bias, the sum and the activation are fused into the product where the library can.
+    public func linear(_ x: Matrix, _ layer: LinearWeights, into y: MutableMatrix, accumulate: Bool = false,
+                       activation: Activation = .linear) throws {
         precondition(x.columns == layer.inFeatures && y.rows == x.rows && y.columns == layer.outFeatures,
                      "linear [\(layer.outFeatures), \(layer.inFeatures)] on [\(x.rows), \(x.columns)] into [\(y.rows), \(y.columns)]")
         guard x.rows > 0 else { return }
         try withOptionalPointer(layer.bias) { bias in
             switch layer.product {
             case let .int8(weights):
-                try int8Product(x, weights, bias: bias, into: y)
+                try int8Product(x, weights, bias: bias, accumulate: accumulate, into: y)
+                apply(activation, to: y)
             case let .float(weights):
                 try weights.withMatrix(rows: layer.outFeatures, columns: layer.inFeatures) { w in
-                    try gemm(x, RightOperand(matrix: w, transposed: true), bias: bias, into: y)  // [rows, out]
+                    try gemm(x, RightOperand(matrix: w, transposed: true), bias: bias, accumulate: accumulate,
+                             activation: activation, into: y)  // [rows, out]
                 }
             case let .half(values):
                 let count = layer.outFeatures * layer.inFeatures
                 let widened = workspace.floats(Self.widenedWeightsSlot, count: count)
-                values.withUnsafeBytes { raw in
-                    let halves = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
-                    forEachRowBlock(layer.outFeatures) { block in
-                        let start = block.lowerBound * layer.inFeatures
-                        cb_f16_to_f32(halves + start, widened + start, block.count * layer.inFeatures)
+                measure("f16 widening \(layer.outFeatures)x\(layer.inFeatures)") {
+                    values.withUnsafeBytes { raw in
+                        let halves = raw.baseAddress!.assumingMemoryBound(to: UInt16.self)
+                        forEachRowBlock(layer.outFeatures) { block in
+                            let start = block.lowerBound * layer.inFeatures
+                            cb_f16_to_f32(halves + start, widened + start, block.count * layer.inFeatures)
+                        }
                     }
                 }
                 let w = Matrix(widened, rows: layer.outFeatures, columns: layer.inFeatures)
-                try gemm(x, RightOperand(matrix: w, transposed: true), bias: bias, into: y)  // [rows, out]
+                try gemm(x, RightOperand(matrix: w, transposed: true), bias: bias, accumulate: accumulate,
+                         activation: activation, into: y)  // [rows, out]
             }
         }
     }

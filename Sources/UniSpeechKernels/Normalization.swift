@@ -27,11 +27,13 @@ extension KernelContext {
     public func layerNorm(_ x: Matrix, _ norm: NormWeights, into y: MutableMatrix) {
         precondition(x.columns == norm.size && y.rows == x.rows && y.columns == x.columns && x.isContiguous && y.isContiguous,
                      "layer norm of size \(norm.size) on [\(x.rows), \(x.columns)] into [\(y.rows), \(y.columns)]")
-        norm.weight.withUnsafeBufferPointer { gamma in
-            norm.bias.withUnsafeBufferPointer { beta in
-                forEachRowBlock(x.rows) { rows in
-                    ck_layer_norm(x.base + rows.lowerBound * x.columns, y.base + rows.lowerBound * y.columns, rows.count,
-                                  norm.size, gamma.baseAddress!, beta.baseAddress!, norm.epsilon)
+        measure("layer norm \(x.rows)x\(x.columns)") {
+            norm.weight.withUnsafeBufferPointer { gamma in
+                norm.bias.withUnsafeBufferPointer { beta in
+                    forEachRowBlock(x.rows) { rows in
+                        ck_layer_norm(x.base + rows.lowerBound * x.columns, y.base + rows.lowerBound * y.columns, rows.count,
+                                      norm.size, gamma.baseAddress!, beta.baseAddress!, norm.epsilon)
+                    }
                 }
             }
         }
@@ -46,7 +48,7 @@ extension KernelContext {
         let channels = norm.size, frames = x.rows
         precondition(x.columns == channels && x.isContiguous, "group norm of \(channels) channels on [\(x.rows), \(x.columns)]")
         var sums = [Double](repeating: 0, count: channels), squares = [Double](repeating: 0, count: channels)
-        ck_channel_moments(x.base, frames, channels, &sums, &squares)
+        measure("group norm moments \(frames)x\(channels)") { ck_channel_moments(x.base, frames, channels, &sums, &squares) }
         var scales = [Float](repeating: 0, count: channels), shifts = [Float](repeating: 0, count: channels)
         norm.weight.withUnsafeBufferPointer { gamma in
             norm.bias.withUnsafeBufferPointer { beta in
@@ -67,12 +69,14 @@ extension KernelContext {
         let channels = x.columns
         precondition(scales.count == channels && shifts.count == channels && x.isContiguous, "per-channel affine sizes")
         let fused = activation == .gelu
-        scales.withUnsafeBufferPointer { scale in
-            shifts.withUnsafeBufferPointer { shift in
-                forEachRowBlock(x.rows) { block in
-                    let start = x.base + block.lowerBound * channels
-                    ck_affine_channels(start, block.count, channels, scale.baseAddress!, shift.baseAddress!, fused ? 1 : 0)
-                    if !fused { activation.apply(start, count: block.count * channels) }
+        measure("per-channel affine \(x.rows)x\(channels)\(fused ? " gelu" : "")") {
+            scales.withUnsafeBufferPointer { scale in
+                shifts.withUnsafeBufferPointer { shift in
+                    forEachRowBlock(x.rows) { block in
+                        let start = x.base + block.lowerBound * channels
+                        ck_affine_channels(start, block.count, channels, scale.baseAddress!, shift.baseAddress!, fused ? 1 : 0)
+                        if !fused { activation.apply(start, count: block.count * channels) }
+                    }
                 }
             }
         }
@@ -81,10 +85,12 @@ extension KernelContext {
     /// y += x element-wise.
     public func add(_ x: Matrix, into y: MutableMatrix) {
         precondition(x.rows == y.rows && x.columns == y.columns, "adding [\(x.rows), \(x.columns)] to [\(y.rows), \(y.columns)]")
-        forEachRowBlock(y.rows) { rows in
-            for row in rows {
-                let source = x.base + row * x.rowStride, target = y.base + row * y.rowStride
-                for column in 0..<y.columns { target[column] += source[column] }
+        measure("add \(y.rows)x\(y.columns)") {
+            forEachRowBlock(y.rows) { rows in
+                for row in rows {
+                    let source = x.base + row * x.rowStride, target = y.base + row * y.rowStride
+                    for column in 0..<y.columns { target[column] += source[column] }
+                }
             }
         }
     }
@@ -92,11 +98,13 @@ extension KernelContext {
     /// Applies `activation` to every value of x, in place.
     public func apply(_ activation: Activation, to x: MutableMatrix) {
         guard activation != .linear else { return }
-        forEachRowBlock(x.rows) { rows in
-            if x.isContiguous {
-                activation.apply(x.base + rows.lowerBound * x.columns, count: rows.count * x.columns)
-            } else {
-                for row in rows { activation.apply(x.base + row * x.rowStride, count: x.columns) }
+        measure("\(activation.rawValue) \(x.rows)x\(x.columns)") {
+            forEachRowBlock(x.rows) { rows in
+                if x.isContiguous {
+                    activation.apply(x.base + rows.lowerBound * x.columns, count: rows.count * x.columns)
+                } else {
+                    for row in rows { activation.apply(x.base + row * x.rowStride, count: x.columns) }
+                }
             }
         }
     }

@@ -20,6 +20,25 @@ enum OnednnType: Hashable {
     }
 }
 
+/// Activations oneDNN applies as an eltwise post-op, by its algorithm and parameters.
+struct OnednnActivation: Hashable {
+    let algorithm: UInt32
+    let alpha: Float
+
+    /// oneDNN's form of `activation`, or nil when it has none that equals transformers' definition.
+    init?(_ activation: Activation) {
+        switch activation {
+        case .gelu: (algorithm, alpha) = (dnnl_eltwise_gelu_erf.rawValue, 0)
+        case .geluNew, .geluPytorchTanh: (algorithm, alpha) = (dnnl_eltwise_gelu_tanh.rawValue, 0)
+        case .relu: (algorithm, alpha) = (dnnl_eltwise_relu.rawValue, 0)
+        case .tanh: (algorithm, alpha) = (dnnl_eltwise_tanh.rawValue, 0)
+        case .sigmoid: (algorithm, alpha) = (dnnl_eltwise_logistic.rawValue, 0)
+        case .silu, .swish: (algorithm, alpha) = (dnnl_eltwise_swish.rawValue, 1)
+        default: return nil
+        }
+    }
+}
+
 /// One operand of a (batched) matmul: element type and strides in elements (batch, row, column).
 struct OperandLayout: Hashable {
     var type: OnednnType
@@ -48,6 +67,8 @@ struct MatmulShape: Hashable {
     /// Multiplies row m of the (scaled) product by a value given at run time, then adds the bias (binary
     /// post-ops on [M, 1] and [1, N] tensors; the bias is then not the primitive's own bias argument).
     var rowScalesThenBias: Bool = false
+    /// An activation applied to the result last (an eltwise post-op), when oneDNN has it.
+    var activation: OnednnActivation? = nil
     /// Threads the primitive is made for and runs on.
     var threads: Int
 
@@ -119,6 +140,10 @@ final class MatmulPrimitive: @unchecked Sendable {
         if var rowVector {
             try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &rowVector), "row scale post-op")
             if var columnVector { try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_add, &columnVector), "bias post-op") }
+        }
+        if let activation = shape.activation {
+            try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_alg_kind_t(activation.algorithm), activation.alpha, 0),
+                      "activation post-op")
         }
         try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set post-ops")
 

@@ -16,6 +16,9 @@ struct Run: ParsableCommand {
     /// When this environment variable is set, `run` writes one stderr line `timing: {JSON}` with the load, forward
     /// and per-phase seconds and the engine (benchmarks/run.py reads it).
     static let timingVariable = "UNISPEECH_TIMINGS"
+    /// When this environment variable is set, `run` records every kernel operation's time and writes the table
+    /// (share, seconds, calls, GFLOP/s, operation) to stderr.
+    static let profileVariable = "UNISPEECH_PROFILE"
 
     @Argument(help: "A HF model directory or a .unispeech file.")
     var model: String
@@ -62,9 +65,10 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        let environment = ProcessInfo.processInfo.environment
         let limit = memoryLimit.map { Int(min($0 * 1e9, Double(Int.max / 2))) } ?? MemoryLimit.defaultBytes
         if let manifest = manyFiles.manifest, let jsonl = manyFiles.jsonl {
-            let shard = try manyFiles.shard(environment: ProcessInfo.processInfo.environment)
+            let shard = try manyFiles.shard(environment: environment)
             let summary = try ManifestRun.run(ManifestRunRequest(
                 modelPath: model, manifestPath: manifest, outputPath: jsonl, resume: manyFiles.resume, shard: shard,
                 batchSize: manyFiles.batchSize, head: head.head, chunk: chunking.settings, memoryLimit: limit,
@@ -74,16 +78,16 @@ struct Run: ParsableCommand {
             return
         }
         let request = RunRequest(modelPath: model, inputPaths: inputs, head: head.head, outputPath: output, threads: compute.threads,
-                                 gemm: compute.backend, progress: Console.progress, memoryLimit: limit)
+                                 gemm: compute.backend, profiling: environment[Self.profileVariable] != nil,
+                                 progress: Console.progress, memoryLimit: limit)
         if let settings = chunking.settings {
             let report = try ChunkedRun.run(request, chunks: settings)
             print(format.json ? report.json.serialized(pretty: true) : report.text)
             return
         }
         let report = try ModelRun.run(request)
-        if ProcessInfo.processInfo.environment[Self.timingVariable] != nil {
-            Console.error("timing: " + report.timings.serialized())
-        }
+        if environment[Self.timingVariable] != nil { Console.error("timing: " + report.timings.serialized()) }
+        if let profile = report.profile { Console.error("profile (forward \(String(format: "%.3f", report.seconds)) s):\n" + profile.table) }
         print(format.json ? report.json.serialized(pretty: true) : report.text)
     }
 }

@@ -5,33 +5,6 @@ import TestSupport
 @testable import UniSpeechCore
 import CBytes
 
-/// Deterministic pseudo-random numbers in [-1, 1) (xorshift), so failures reproduce.
-private struct TestRandom {
-    var state: UInt64
-    mutating func next() -> Float {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return Float(state >> 40) / Float(1 << 23) - 1
-    }
-}
-
-/// Runs `body` with a kernel context of a fresh two-thread oneDNN engine.
-func withContext<R>(threads: Int = 2, backend: GemmBackend = .onednn, _ body: (KernelContext) throws -> R) throws -> R {
-    try ComputeEngine(threads: threads, backend: backend).withContext(body)
-}
-
-/// Calls `body` with a writable [rows, columns] view of `values`.
-func withMutableMatrix<R>(_ values: inout [Float], rows: Int, columns: Int, rowStride: Int? = nil,
-                          _ body: (MutableMatrix) throws -> R) rethrows -> R {
-    try values.withUnsafeMutableBufferPointer { try body(MutableMatrix($0.baseAddress!, rows: rows, columns: columns, rowStride: rowStride)) }
-}
-
-/// Calls `body` with a read-only [rows, columns] view of `values`.
-func withMatrix<R>(_ values: [Float], rows: Int, columns: Int, rowStride: Int? = nil, _ body: (Matrix) throws -> R) rethrows -> R {
-    try values.withUnsafeBufferPointer { try body(Matrix($0.baseAddress!, rows: rows, columns: columns, rowStride: rowStride)) }
-}
-
 @Suite struct Int8MatmulTests {
     /// Quantises `values` [outputs, inputs] symmetrically per output channel, as the int8 format stores them.
     private func quantize(_ values: [Float], outputs: Int, inputs: Int) -> (weights: [Int8], scales: [Float]) {

@@ -17,17 +17,22 @@ enum {
 };
 unsigned ck_cpu_features(void);
 
+/* Runs body(context, share) for every share in 0..<shares on the calling thread's OpenMP team (libgomp, the
+   runtime oneDNN runs on), so that these loops and oneDNN's matmuls use one set of threads instead of
+   competing with each other's spinning workers. Returns when every share has run. */
+void ck_parallel(int shares, void (*body)(void *context, int share), void *context);
+
 /* Asymmetric per-row quantisation of x [rows, cols] (row stride ld) to q [rows, cols] in
    [0, qmax]: x ~ scale[r] * (q - zero_point[r]); the range always includes 0. */
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
                          uint8_t *q, float *scale, int32_t *zero_point);
 
 /* out[r, n] = row_scale[r] * col_scale[n] * (acc[r, n] - row_zero[r] * col_sum[n]) + bias[n]
-   for the s32 products acc [rows, cols] of a quantised matmul; bias may be NULL.
-   out has row stride ld_out. */
+   (+ out[r, n] itself when accumulate is non-zero) for the s32 products acc [rows, cols] of a quantised matmul;
+   bias may be NULL. out has row stride ld_out. */
 void ck_dequantize_s32(const int32_t *acc, size_t rows, size_t cols,
                        const float *row_scale, const int32_t *row_zero,
-                       const float *col_scale, const int32_t *col_sum, const float *bias,
+                       const float *col_scale, const int32_t *col_sum, const float *bias, int accumulate,
                        float *out, size_t ld_out);
 
 /* Unpadded conv of a single-channel signal x: y[t, o] = bias[o] + sum_k w[k, o] x[t * stride + k] for

@@ -39,11 +39,13 @@ public final class SpeechModel: Sendable {
     /// Seconds spent loading (files opened, weights mapped and arranged).
     public let loadSeconds: Double
 
-    /// Loads the model at `path` (a HF directory or a .unispeech file) to run on `threads` threads with `gemm`.
-    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn) throws {
+    /// Loads the model at `path` (a HF directory or a .unispeech file) to run on `threads` threads with `gemm`;
+    /// with `profiling`, the engine records where the time goes (`model.engine.profile`).
+    public init(path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn,
+                profiling: Bool = false) throws {
         let start = Date()
         bundle = try ModelBundle.open(path: path)
-        model = try UniSpeechModel(bundle: bundle, engine: try ComputeEngine(threads: threads, backend: gemm))
+        model = try UniSpeechModel(bundle: bundle, engine: try ComputeEngine(threads: threads, backend: gemm, profiling: profiling))
         tokenizer = try bundle.tokenizer()
         loadSeconds = Date().timeIntervalSince(start)
     }
@@ -53,9 +55,7 @@ public final class SpeechModel: Sendable {
 
     /// Reads an audio file (any rate, mixed to mono, resampled) or a .npy of samples at the model's rate.
     public func load(path: String) throws -> AudioInput {
-        let input = try AudioInput.load(path: path, samplingRate: Double(samplingRate))
-        try FiniteCheck.requireFinite(input.samples, description: path)
-        return input
+        try AudioInput.load(path: path, samplingRate: Double(samplingRate))
     }
 
     /// The padded, normalised batch the model reads for `waveforms`, as the feature extractor makes it.

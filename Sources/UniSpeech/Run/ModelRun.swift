@@ -21,13 +21,16 @@ public struct RunRequest: Sendable {
     public var outputPath: String?
     public var threads: Int
     public var gemm: GemmBackend
+    /// Record where the forward's time goes, operation by operation (`RunReport.profile`).
+    public var profiling: Bool
     /// Told about each input read and the forward pass.
     public var progress: ProgressHandler?
     /// Inputs whose forward pass would need more bytes than this (`ForwardMemory`) are refused; nil: no limit.
     public var memoryLimit: Int?
 
     public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil, threads: Int,
-                gemm: GemmBackend = .onednn, progress: ProgressHandler? = nil, memoryLimit: Int? = nil) {
+                gemm: GemmBackend = .onednn, profiling: Bool = false, progress: ProgressHandler? = nil, memoryLimit: Int? = nil) {
+        self.profiling = profiling
         self.modelPath = modelPath
         self.inputPaths = inputPaths
         self.head = head
@@ -72,6 +75,8 @@ public struct RunReport: Sendable {
     public var loadSeconds: Double
     /// The engine that ran it, e.g. "onednn avx512_core_vnni, 2 threads".
     public var engine: String
+    /// Where the forward's time went, when the request asked for it.
+    public var profile: KernelProfile?
 
     public var summaries: [TensorSummary] { output.tensors.map(TensorSummary.init) }
 
@@ -168,7 +173,7 @@ public enum ModelRun {
 
     /// Runs `request` end to end.
     public static func run(_ request: RunRequest) throws -> RunReport {
-        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm)
+        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm, profiling: request.profiling)
         let head = request.head ?? model.model.defaultHead
         if request.memoryLimit != nil, !request.inputPaths.isEmpty {
             let lengths = try request.inputPaths.map { try AudioStream(path: $0, samplingRate: Double(model.samplingRate)).expectedSampleCount }
@@ -202,6 +207,6 @@ public enum ModelRun {
         }
         return RunReport(request: request, head: head, samplingRate: model.samplingRate, inputs: inputs, output: output,
                          meanings: try model.decode(output), seconds: seconds, loadSeconds: model.loadSeconds,
-                         engine: model.model.engine.summary)
+                         engine: model.model.engine.summary, profile: model.model.engine.profile)
     }
 }

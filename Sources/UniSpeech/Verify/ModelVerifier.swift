@@ -117,7 +117,6 @@ public enum ModelVerifier {
         let inputs: [(name: String, samples: [Float])] = request.audioPaths.isEmpty
             ? TestSignals.make(samplingRate: rate)
             : try request.audioPaths.map { (URL(fileURLWithPath: $0).lastPathComponent, try AudioInput.load(path: $0, samplingRate: Double(rate)).samples) }
-        for (input, path) in zip(inputs, request.audioPaths) { try FiniteCheck.requireFinite(input.samples, description: path) }
         let candidateBatch = FeatureExtractor(config: candidate.featureExtractorConfig).makeBatch(inputs.map(\.samples))
         let referenceBatch = FeatureExtractor(config: reference.featureExtractorConfig).makeBatch(inputs.map(\.samples))
 
