@@ -3,8 +3,11 @@ import Foundation
 /// The result of `run --chunk-length`: each input transcribed alone in overlapping chunks.
 public struct ChunkedRunReport: Sendable {
     public var request: RunRequest
+    /// The chunks and strides in samples, and the settings they came from.
     public var plan: ChunkPlan
+    /// The model's sampling rate; every input was brought to it.
     public var samplingRate: Int
+    /// One per input, in order.
     public var transcripts: [ChunkedTranscript]
     /// Seconds spent loading the model.
     public var loadSeconds: Double

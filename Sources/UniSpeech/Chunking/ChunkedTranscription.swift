@@ -6,8 +6,9 @@ public struct ChunkedTranscript: Sendable, Equatable {
     public var input: InputInfo
     /// The argmax ids of every chunk's kept frames, joined: one id per frame of the recording.
     public var ids: [Int]
-    /// The joined ids decoded once, and their words with times in the recording.
+    /// The joined ids decoded once.
     public var text: String
+    /// The words of the joined ids, with times in the recording (upper-case when the vocabulary is, as transformers gives them).
     public var words: [TimedWord]
     /// Chunks run.
     public var chunks: Int

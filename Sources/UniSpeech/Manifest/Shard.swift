@@ -19,6 +19,7 @@ public enum ShardError: LocalizedError, Equatable {
 public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// 0-based, below `count`.
     public let index: Int
+    /// How many shards the manifest is cut into.
     public let count: Int
 
     public init(index: Int, count: Int) throws {

@@ -24,6 +24,7 @@ public enum ForwardMemoryError: LocalizedError, Equatable {
 /// one [T, T] f32 matrix at a time beyond a 64 MiB block of heads (transformers holds heads x T x T at once), the
 /// term that grows with the square of the length. Checked against peak RSS in benchmarks/RESULTS.md.
 public struct ForwardMemory: Sendable {
+    /// The model's shapes: conv stack, hidden and intermediate sizes, heads, vocabulary.
     public let config: UniSpeechConfig
     /// Bytes of the weights as loaded.
     public let weightBytes: Int
