@@ -130,7 +130,11 @@ rows=""
 for seconds in 10 60 600 3600; do
     log "recording of $seconds s"
     read -r _ wall rss status < <(timed plain "$BIN" run "$MODEL" "long-$seconds.wav" --threads 2)
-    if [ "$status" = 0 ]; then plain="$((rss / 1024)) MB, $wall s"; else plain="refused (exit $status): $(sed 's/^unispeech: [^:]*: //' run.err | cut -c1-90)..."; fi
+    if [ "$status" = 0 ]; then
+        plain="$((rss / 1024)) MB, $wall s"
+    else
+        plain="refused (exit $status, $((rss / 1024)) MB): $(sed -n 's/.*would need about \([0-9.]* GB\).*memory limit of \([0-9.]* GB\).*/needs about \1, more than the \2 limit/p' run.err)"
+    fi
     read -r _ wall rss status < <(timed chunked "$BIN" run "$MODEL" "long-$seconds.wav" --chunk-length $CHUNK --threads 2 --json)
     chunked="$((rss / 1024)) MB, $wall s"
     [ "$status" = 0 ] || chunked="exit $status"
