@@ -49,6 +49,9 @@ demo: release
 	@for f in $(DEMO_AUDIO); do $(BIN) run $(DEMO_OUT)/digits-ctc-f32.unispeech $$f || exit 1; done
 	@echo "== transcripts from the int8 file"
 	@for f in $(DEMO_AUDIO); do $(BIN) run $(DEMO_OUT)/digits-ctc-int8.unispeech $$f || exit 1; done
+	@echo "== eval: the HF directory, the f32 and the int8 file side by side on the example audio (report: $(DEMO_OUT)/eval.html)"
+	$(BIN) eval examples/eval-ctc.jsonl $(DEMO_CTC) $(DEMO_OUT)/digits-ctc-f32.unispeech $(DEMO_OUT)/digits-ctc-int8.unispeech --html $(DEMO_OUT)/eval.html
+	$(BIN) eval examples/eval-classifier.jsonl $(DEMO_CLASSIFIER)
 	@echo "== inspect the int8 file"
 	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 

@@ -69,6 +69,8 @@ public struct CTCTokenizer: Sendable {
     public let cleanUpTokenizationSpaces: Bool
     /// Every special token (named, extra, and other `*_token` fields); skipped on request.
     public let specialTokens: Set<String>
+    /// Reference text -> CTC labels, as transformers encodes it with this tokenizer.
+    public let labelEncoder: CTCLabelEncoder
 
     /// Builds the tokenizer from vocab.json and the optional tokenizer_config.json / special_tokens_map.json,
     /// with transformers' precedence: special_tokens_map.json overrides only configs without `added_tokens_decoder`.
@@ -147,7 +149,10 @@ public struct CTCTokenizer: Sendable {
             replaceWordDelimiterChar = Default.replaceWordDelimiterChar
         }
 
-        var table = try Self.vocabularyTable(vocabulary, targetLanguage: setting("target_lang")?.stringValue, source: source)
+        let members = try Self.vocabularyMembers(vocabulary, targetLanguage: setting("target_lang")?.stringValue, source: source)
+        var table: [Int: String] = [:]
+        for member in members { table[member.id] = member.token }
+        var configAdded: [AddedTokenEntry] = []
         if let added = setting("added_tokens_decoder")?.objectMembers {
             for member in added {
                 guard let id = Int(member.key), let content = try tokenString("added_tokens_decoder", member.value) else {
@@ -155,6 +160,9 @@ public struct CTCTokenizer: Sendable {
                                                             reason: "entry '\(member.key)' is not an id with a token")
                 }
                 if table[id] == nil { table[id] = content }
+                func isSet(_ key: String) -> Bool { member.value[key]?.boolValue ?? false }
+                configAdded.append(AddedTokenEntry(id: id, content: content, flags: AddedTokenFlags(
+                    lstrip: isSet("lstrip"), rstrip: isSet("rstrip"), singleWord: isSet("single_word"))))
             }
         }
         // Special tokens found nowhere get the next ids, as transformers adds them when it loads the tokenizer.
@@ -163,10 +171,14 @@ public struct CTCTokenizer: Sendable {
             table[table.count] = token
         }
         tokens = table
+        labelEncoder = CTCLabelEncoder(vocabulary: members, configAdded: configAdded, specialTokens: orderedSpecial,
+                                       wordDelimiter: wordDelimiterToken, unkToken: unkToken, doLowerCase: doLowerCase,
+                                       source: source)
     }
 
-    /// The id -> token table of a flat vocabulary, or of one language of a nested one.
-    private static func vocabularyTable(_ vocabulary: JSONValue, targetLanguage: String?, source: String) throws -> [Int: String] {
+    /// The (token, id) pairs of a flat vocabulary, or of one language of a nested one, in file order.
+    private static func vocabularyMembers(_ vocabulary: JSONValue, targetLanguage: String?, source: String) throws
+        -> [(token: String, id: Int)] {
         guard var members = vocabulary.objectMembers else {
             throw TokenizerError.badVocabulary(source: source, reason: "is not a JSON object of token -> id")
         }
@@ -178,15 +190,14 @@ public struct CTCTokenizer: Sendable {
         } else if members.contains(where: { $0.value.objectMembers != nil }) {
             throw TokenizerError.badVocabulary(source: source, reason: "is nested by language but the tokenizer sets no target_lang")
         }
-        var table: [Int: String] = [:]
-        for member in members {
+        let pairs = try members.map { member in
             guard let id = member.value.intValue, id >= 0 else {
                 throw TokenizerError.badVocabulary(source: source, reason: "maps '\(member.key)' to \(member.value.serialized()), not a non-negative id")
             }
-            table[id] = member.key
+            return (token: member.key, id: id)
         }
-        guard !table.isEmpty else { throw TokenizerError.badVocabulary(source: source, reason: "is empty") }
-        return table
+        guard !pairs.isEmpty else { throw TokenizerError.badVocabulary(source: source, reason: "is empty") }
+        return pairs
     }
 
     /// The token of an id; ids outside the vocabulary read as the unknown token.

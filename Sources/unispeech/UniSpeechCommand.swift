@@ -8,7 +8,7 @@ struct UniSpeechCommand: ParsableCommand {
         commandName: "unispeech",
         abstract: "Convert, inspect, quantise, verify and run speech encoder models (UniSpeech and its family).",
         version: versionText,
-        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Run.self]
+        subcommands: [Inspect.self, Convert.self, Quantize.self, Verify.self, Run.self, Eval.self]
     )
 
     /// `--version`: the release, then what the kernels see on this machine.
