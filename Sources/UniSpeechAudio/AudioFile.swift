@@ -84,7 +84,7 @@ public enum AudioFile {
     }
 
     /// libsndfile's message without its closing period ("Format not recognised.").
-    private static func libraryMessage(_ message: UnsafePointer<CChar>) -> String {
+    static func libraryMessage(_ message: UnsafePointer<CChar>) -> String {
         let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.hasSuffix(".") ? String(text.dropLast()) : text
     }

@@ -52,6 +52,13 @@ public struct InputInfo: Sendable, Equatable {
     public var sourceSampleRate: Double?
     public var sourceChannels: Int?
 
+    public init(path: String, sampleCount: Int, sourceSampleRate: Double?, sourceChannels: Int?) {
+        self.path = path
+        self.sampleCount = sampleCount
+        self.sourceSampleRate = sourceSampleRate
+        self.sourceChannels = sourceChannels
+    }
+
     /// "44100 Hz, 2 channels -> 16000 Hz, 1.23 s" (or "16000 Hz samples, 1.23 s" for .npy).
     public func origin(samplingRate: Int) -> String {
         let duration = String(format: "%.2f s", Double(sampleCount) / Double(samplingRate))

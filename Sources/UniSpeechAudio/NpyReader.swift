@@ -21,6 +21,12 @@ public enum NpyError: LocalizedError, Equatable {
 public enum NpyReader {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
+    /// Where the samples of a 1-D '<f4' .npy file lie: the data's byte offset and the sample count.
+    struct Layout: Equatable {
+        var dataStart: Int
+        var count: Int
+    }
+
     /// The samples of a 1-D '<f4' .npy file.
     public static func readFloat32Vector(path: String) throws -> [Float] {
         let file: MappedFile
@@ -28,7 +34,13 @@ public enum NpyReader {
             guard case let .cannotOpen(_, reason) = error else { throw error }
             throw NpyError.unreadable(path: path, reason: reason)
         }
-        let bytes = file.all.array
+        let layout = try self.layout(path: path, fileSize: file.count) { file.bytes(offset: 0, count: min($0, file.count)).array }
+        return file.all.slice(offset: layout.dataStart, count: layout.count * MemoryLayout<Float>.size).floats(as: .f32)
+    }
+
+    /// The layout of a file of `fileSize` bytes whose first bytes `prefix(n)` gives (fewer when the file is shorter).
+    static func layout(path: String, fileSize: Int, prefix: (Int) throws -> [UInt8]) throws -> Layout {
+        var bytes = try prefix(12)
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw NpyError.notNpy(path: path, reason: "no NUMPY magic") }
         let major = bytes[6]
         let headerStart: Int, headerLength: Int
@@ -43,6 +55,8 @@ public enum NpyReader {
         default:
             throw NpyError.notNpy(path: path, reason: "unknown format version \(major)")
         }
+        guard headerStart + headerLength <= fileSize else { throw NpyError.notNpy(path: path, reason: "truncated header") }
+        bytes = try prefix(headerStart + headerLength)
         guard headerStart + headerLength <= bytes.count,
               let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .utf8)
         else { throw NpyError.notNpy(path: path, reason: "truncated header") }
@@ -58,10 +72,12 @@ public enum NpyReader {
             throw NpyError.unsupported(path: path, found: "shape \(shape)")
         }
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart == count * MemoryLayout<Float>.size else {
-            throw NpyError.notNpy(path: path, reason: "shape \(shape) needs \(count * 4) data bytes, found \(bytes.count - dataStart)")
+        let (dataBytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        guard count >= 0, !overflow else { throw NpyError.unsupported(path: path, found: "shape \(shape)") }
+        guard fileSize - dataStart == dataBytes else {
+            throw NpyError.notNpy(path: path, reason: "shape \(shape) needs \(dataBytes) data bytes, found \(fileSize - dataStart)")
         }
-        return file.all.slice(offset: dataStart, count: count * MemoryLayout<Float>.size).floats(as: .f32)
+        return Layout(dataStart: dataStart, count: count)
     }
 
     /// The text of `key`'s value in the header dict: a quoted string, a word, or a parenthesised tuple.

@@ -27,10 +27,12 @@ public struct RunRequest: Sendable {
     public var profiling: Bool
     /// Told about each input read and the forward pass.
     public var progress: ProgressHandler?
+    /// Inputs whose forward pass would need more bytes than this (`ForwardMemory`) are refused; nil: no limit.
+    public var memoryLimit: Int?
 
     public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil, threads: Int,
                 gemm: GemmBackend = .onednn, targetLanguage: String? = nil, profiling: Bool = false,
-                progress: ProgressHandler? = nil) {
+                progress: ProgressHandler? = nil, memoryLimit: Int? = nil) {
         self.profiling = profiling
         self.modelPath = modelPath
         self.targetLanguage = targetLanguage
@@ -40,6 +42,7 @@ public struct RunRequest: Sendable {
         self.threads = threads
         self.gemm = gemm
         self.progress = progress
+        self.memoryLimit = memoryLimit
     }
 }
 
@@ -151,37 +154,7 @@ public struct RunReport: Sendable {
             ("seconds", .double(seconds)),
             ("engine", .string(engine)),
             ("inputs", .array(inputs.enumerated().map { index, input in
-                var entry: [(key: String, value: JSONValue)] = [
-                    ("path", .string(input.path)), ("samples", .int(Int64(input.sampleCount))),
-                    ("frames", .int(Int64(output.frameLengths[index]))),
-                    ("source_sampling_rate", input.sourceSampleRate.map { .double($0) } ?? .null),
-                    ("source_channels", input.sourceChannels.map { .int(Int64($0)) } ?? .null),
-                ]
-                switch meanings[index] {
-                case let .transcript(text, words):
-                    entry.append(("transcript", .string(text)))
-                    entry.append(("words", .array(words.map { word in
-                        .object([("word", .string(word.word)), ("start_frame", .int(Int64(word.startFrame))),
-                                 ("end_frame", .int(Int64(word.endFrame))), ("start_time", .double(word.startTime)),
-                                 ("end_time", .double(word.endTime))])
-                    })))
-                case let .classes(scores):
-                    entry.append(("label", .string(scores.first?.label ?? "")))
-                    entry.append(("scores", .array(scores.map { score in
-                        .object([("id", .int(Int64(score.id))), ("label", .string(score.label)), ("score", .double(score.score))])
-                    })))
-                case let .segments(segments):
-                    entry.append(("segments", .array(segments.map { segment in
-                        .object([("id", .int(Int64(segment.id))), ("label", .string(segment.label)),
-                                 ("start_frame", .int(Int64(segment.startFrame))), ("end_frame", .int(Int64(segment.endFrame))),
-                                 ("start_time", .double(segment.startTime)), ("end_time", .double(segment.endTime))])
-                    })))
-                case let .embedding(values):
-                    entry.append(("embedding_size", .int(Int64(values.count))))
-                case .none:
-                    break
-                }
-                return .object(entry)
+                .object(Self.inputEntry(input, frames: output.frameLengths[index], meaning: meanings[index]))
             })),
             ("outputs", .array(summaries.map { summary in
                 .object([("name", .string(summary.name)), ("shape", .array(summary.shape.map { .int(Int64($0)) })),
@@ -201,6 +174,41 @@ public struct RunReport: Sendable {
 }
 
 extension RunReport {
+    /// One input's entry in `run --json` (schemas/run-output.schema.json, `$defs/input`); also the body of each
+    /// line of a manifest run (schemas/run-line.schema.json).
+    public static func inputEntry(_ input: InputInfo, frames: Int, meaning: InputMeaning) -> [(key: String, value: JSONValue)] {
+        var entry: [(key: String, value: JSONValue)] = [
+            ("path", .string(input.path)), ("samples", .int(Int64(input.sampleCount))), ("frames", .int(Int64(frames))),
+            ("source_sampling_rate", input.sourceSampleRate.map { .double($0) } ?? .null),
+            ("source_channels", input.sourceChannels.map { .int(Int64($0)) } ?? .null),
+        ]
+        switch meaning {
+        case let .transcript(text, words):
+            entry.append(("transcript", .string(text)))
+            entry.append(("words", .array(words.map { word in
+                .object([("word", .string(word.word)), ("start_frame", .int(Int64(word.startFrame))),
+                         ("end_frame", .int(Int64(word.endFrame))), ("start_time", .double(word.startTime)),
+                         ("end_time", .double(word.endTime))])
+            })))
+        case let .classes(scores):
+            entry.append(("label", .string(scores.first?.label ?? "")))
+            entry.append(("scores", .array(scores.map { score in
+                .object([("id", .int(Int64(score.id))), ("label", .string(score.label)), ("score", .double(score.score))])
+            })))
+        case let .segments(segments):
+            entry.append(("segments", .array(segments.map { segment in
+                .object([("id", .int(Int64(segment.id))), ("label", .string(segment.label)),
+                         ("start_frame", .int(Int64(segment.startFrame))), ("end_frame", .int(Int64(segment.endFrame))),
+                         ("start_time", .double(segment.startTime)), ("end_time", .double(segment.endTime))])
+            })))
+        case let .embedding(values):
+            entry.append(("embedding_size", .int(Int64(values.count))))
+        case .none:
+            break
+        }
+        return entry
+    }
+
     /// Load, forward and per-phase seconds as one JSON object (benchmarks/run.py reads it).
     public var timings: JSONValue {
         .object([("load_s", .double(loadSeconds)), ("forward_s", .double(seconds)), ("engine", .string(engine))]
@@ -220,6 +228,12 @@ public enum ModelRun {
         let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm,
                                     targetLanguage: request.targetLanguage, profiling: request.profiling)
         let head = request.head ?? model.model.defaultHead
+        if request.memoryLimit != nil, !request.inputPaths.isEmpty {
+            let lengths = try request.inputPaths.map { try AudioStream(path: $0, samplingRate: Double(model.samplingRate)).expectedSampleCount }
+            let longest = lengths.indices.max { lengths[$0] < lengths[$1] }!
+            try ForwardMemory(model: model).check(path: request.inputPaths[longest], samples: lengths[longest], batch: lengths.count,
+                                                  head: head, samplingRate: model.samplingRate, limitBytes: request.memoryLimit)
+        }
         var waveforms: [[Float]] = []
         var inputs: [InputInfo] = []
         for (index, path) in request.inputPaths.enumerated() {
