@@ -11,6 +11,8 @@ struct FeatureEncoder {
     }
 
     struct Layer {
+        /// transformers' module path, e.g. `feature_extractor.conv_layers.0`.
+        let path: String
         let conv: ConvWeights
         let norm: Norm
     }
@@ -37,7 +39,7 @@ struct FeatureEncoder {
             default:
                 norm = .none
             }
-            layers.append(Layer(conv: conv, norm: norm))
+            layers.append(Layer(path: prefix, conv: conv, norm: norm))
             inChannels = outChannels
         }
         self.layers = layers
@@ -45,9 +47,11 @@ struct FeatureEncoder {
     }
 
     /// Writes features[frames, convDim.last] of one padded waveform[samples, 1] into the first rows of `out` and
-    /// returns frames.
-    func callAsFunction(_ waveform: Matrix, into out: MutableMatrix, context: KernelContext) throws -> Int {
+    /// returns frames; reports each layer's output to `tap` as batch item `item` with `realSamples` unpadded samples.
+    func callAsFunction(_ waveform: Matrix, into out: MutableMatrix, context: KernelContext, tap: StageTap? = nil,
+                        item: Int = 0, realSamples: Int = 0) throws -> Int {
         var x = waveform  // [length, C]
+        var realLength = realSamples
         for (index, layer) in layers.enumerated() {
             let length = layer.conv.outputLength(x.rows), channels = layer.conv.outChannels
             let y = index == layers.count - 1
@@ -61,6 +65,10 @@ struct FeatureEncoder {
             case let .channels(norm):
                 context.layerNorm(y, norm)
                 context.apply(activation, to: y)
+            }
+            if let tap {
+                realLength = layer.conv.outputLength(realLength)
+                try tap(layer.path, y, items: item..<(item + 1), realRows: [realLength])
             }
             x = y.readOnly
         }
@@ -76,21 +84,27 @@ struct FeatureProjection {
     /// conv_dim[-1].
     let channels: Int
 
+    /// transformers' module path.
+    static let path = "feature_projection"
+
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         channels = config.convDim[config.convDim.count - 1]
         norm = config.featProjLayerNorm
-            ? try weights.norm("feature_projection.layer_norm", size: channels, epsilon: config.layerNormEps) : nil
-        projection = try weights.linear("feature_projection.projection", out: config.hiddenSize, in: channels)
+            ? try weights.norm(Self.path + ".layer_norm", size: channels, epsilon: config.layerNormEps) : nil
+        projection = try weights.linear(Self.path + ".projection", out: config.hiddenSize, in: channels)
     }
 
     /// hidden[rows, H] of features[rows, C] into `hidden`, the layer-normed features (transformers'
-    /// `extract_features`; the features themselves without a norm) into `normed`.
-    func callAsFunction(_ features: Matrix, into hidden: MutableMatrix, normed: MutableMatrix, context: KernelContext) throws {
+    /// `extract_features`; the features themselves without a norm) into `normed`; both reported to `tap`.
+    func callAsFunction(_ features: Matrix, into hidden: MutableMatrix, normed: MutableMatrix, context: KernelContext,
+                        tap: StageTap? = nil) throws {
         if let norm {
             context.layerNorm(features, norm, into: normed)  // [rows, C]
+            try tap?(Self.path + ".layer_norm", normed)
         } else {
             normed.copy(from: features)
         }
         try context.linear(normed.readOnly, projection, into: hidden)  // [rows, H]
+        try tap?(Self.path, hidden)
     }
 }
