@@ -200,10 +200,12 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
         for (_, language) in golden.references {
             for format in [WeightFormat.f16, .int8] {
                 let path = try golden.converted(format, language: language, scratch: scratch)
-                let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, threads: 2,
-                                                                    targetLanguage: language))
-                // The default thresholds of the format (VerifyThresholds.defaults) on the built-in signals.
+                let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, perLayer: true,
+                                                                    threads: 2, targetLanguage: language))
+                // The default thresholds of the format (VerifyThresholds.defaults) on the built-in signals, per output
+                // and per stage.
                 #expect(report.passed, "\(golden.name) \(language ?? "") \(format): \(report.failures)")
+                #expect(report.stages?.isEmpty == false && report.firstDivergentStage == nil)
                 #expect(Set(report.outputs.map(\.head)) == [.base, golden.head])
             }
         }

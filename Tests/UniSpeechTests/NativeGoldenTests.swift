@@ -118,8 +118,9 @@ struct DamagedTensors: TensorSource {
         for format in [WeightFormat.f16, .int8] {
             let path = scratch.file("\(name)-\(format.rawValue).unispeech")
             try NativeConversion.convert(hfDirectory: golden.directory, to: path, format: format)
-            let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory))
+            let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, perLayer: true))
             #expect(report.passed, "\(name) \(format): \(report.failures)")
+            #expect(report.firstDivergentStage == nil)
             #expect(report.thresholds == VerifyThresholds.defaults(for: format))
             #expect(Set(report.outputs.map(\.head)) == Set(try UniSpeechModel(bundle: golden.bundle).availableHeads))
             #expect(Self.schema.validate(report.json) == [])
