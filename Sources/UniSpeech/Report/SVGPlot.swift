@@ -111,8 +111,13 @@ public enum SVGPlot {
             low -= pad
             high += pad
         }
-        let tickValues = ticks(from: low, to: high, count: 5)
+        var tickValues = ticks(from: low, to: high, count: 5)
         let step = tickValues.count > 1 ? tickValues[1] - tickValues[0] : high - low
+        if tickValues.count > 1 {  // the scale runs from a tick at or below the lowest value to one at or above the highest
+            low = (low / step + 1e-9).rounded(.down) * step
+            high = (high / step - 1e-9).rounded(.up) * step
+            tickValues = stride(from: low, through: high + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
+        }
         low = min(low, tickValues.first ?? low)
         high = max(high, tickValues.last ?? high)
         // Off-scale values get a band of their own beyond the last tick, labelled, so they never sit on a value.
@@ -192,9 +197,11 @@ public enum SVGPlot {
                         if value.isFinite { run.append("\(number(x(stage))),\(number(y(value)))") } else { flush(&group) }
                     }
                     flush(&group)
+                    // Each series' points a little smaller than the last one's, so equal values show as rings.
+                    let radius = max(2, 4.5 - Double(index))
                     for (stage, value) in item.values.enumerated() where stage < stages.count {
                         group.element("circle", [("class", value.isFinite ? "point" : "point off-scale"), ("cx", number(x(stage))),
-                                                 ("cy", number(y(value))), ("r", "3.5")] + (value.isFinite ? [] : [("fill", "white")])) {
+                                                 ("cy", number(y(value))), ("r", number(radius))] + (value.isFinite ? [] : [("fill", "white")])) {
                             $0.element("title", text: "\(item.name), \(stages[stage]): \(value)")
                         }
                     }

@@ -258,9 +258,9 @@ public enum ModelVerifier {
             failures.append("\(agreement.kind.rawValue): argmax agrees on \(agreement.agreeing) of \(agreement.total) (\(format(agreement.fraction))), below \(format(thresholds.minArgmaxAgreement))")
         }
         if let stage = report.firstDivergentStage {
-            failures.append("first divergent stage \(stage.name): isolated cosine \(format(stage.isolated.cosine)) (minimum "
-                            + "\(format(thresholds.minStageCosine))), SQNR \(String(format: "%.1f", stage.isolated.sqnr)) dB (minimum "
-                            + "\(format(thresholds.minStageSQNR)) dB)")
+            failures.append("first divergent stage \(stage.name): isolated cosine \(String(format: "%.9g", stage.isolated.cosine)) "
+                            + "(minimum \(threshold(thresholds.minStageCosine))), SQNR \(String(format: "%.1f", stage.isolated.sqnr)) dB (minimum "
+                            + "\(threshold(thresholds.minStageSQNR)) dB)")
         }
         if thresholds.requireSameTranscripts {
             for transcript in report.transcripts where !transcript.same {
@@ -271,4 +271,7 @@ public enum ModelVerifier {
     }
 
     static func format(_ value: Double) -> String { String(format: "%.6g", value) }
+
+    /// A threshold as given, without rounding or trailing zeros ("0.9999999", "80").
+    static func threshold(_ value: Double) -> String { String(format: "%.10g", value) }
 }

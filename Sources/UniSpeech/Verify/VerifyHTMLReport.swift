@@ -15,8 +15,8 @@ extension VerifyReport {
                     let first = firstDivergentStage
                     verdict.text(" — first divergent stage: ")
                     verdict.element("span", [("class", first == nil ? "pass" : "fail mono")], text: first.map(stageLabel) ?? "none")
-                    verdict.text(" (of \(stages.count) stages; isolated cosine ≥ \(ModelVerifier.format(thresholds.minStageCosine)), "
-                                 + "SQNR ≥ \(ModelVerifier.format(thresholds.minStageSQNR)) dB)")
+                    verdict.text(" (of \(stages.count) stages; isolated cosine ≥ \(ModelVerifier.threshold(thresholds.minStageCosine)), "
+                                 + "SQNR ≥ \(ModelVerifier.threshold(thresholds.minStageSQNR)) dB)")
                 }
             }
             if !failures.isEmpty {
@@ -45,14 +45,14 @@ extension VerifyReport {
         body.element("p", [("class", "note")], text: """
             Accumulated: the candidate runs on its own, each stage fed its previous stage. Isolated: each stage of the \
             candidate is fed the reference's input, so its figures show the error that stage adds by itself. Padded \
-            frames are left out. Points on the top edge are exact (infinite SQNR, no error).
+            frames are left out. Points in the band marked inf are exact (no error at all); the dashed line is the threshold.
             """)
         body.element("div", [("class", "figure")]) { figure in
             SVGPlot.lines(title: "SQNR per stage (dB)", stages: labels,
                           series: [PlotSeries(name: "accumulated SQNR (dB)", values: stages.map(\.accumulated.sqnr)),
                                    PlotSeries(name: "isolated SQNR (dB)", values: stages.map(\.isolated.sqnr))],
                           yLabel: "SQNR (dB)",
-                          guides: [PlotGuide(name: "minimum \(ModelVerifier.format(thresholds.minStageSQNR)) dB", value: thresholds.minStageSQNR)],
+                          guides: [PlotGuide(name: "minimum \(ModelVerifier.threshold(thresholds.minStageSQNR)) dB", value: thresholds.minStageSQNR)],
                           highlighted: highlighted, into: &figure)
         }
         body.element("div", [("class", "figure")]) { figure in
@@ -60,7 +60,7 @@ extension VerifyReport {
                           series: [PlotSeries(name: "accumulated cosine", values: stages.map(\.accumulated.cosine)),
                                    PlotSeries(name: "isolated cosine", values: stages.map(\.isolated.cosine))],
                           yLabel: "cosine",
-                          guides: [PlotGuide(name: "minimum \(ModelVerifier.format(thresholds.minStageCosine))", value: thresholds.minStageCosine)],
+                          guides: [PlotGuide(name: "minimum \(ModelVerifier.threshold(thresholds.minStageCosine))", value: thresholds.minStageCosine)],
                           highlighted: highlighted, into: &figure)
         }
         body.element("h2", text: "Stages")

@@ -82,22 +82,25 @@ extension VerifyReport {
         let shapes = stages.map { "[" + $0.shape.map(String.init).joined(separator: ", ") + "]" }
         let shapeWidth = max(5, shapes.map(\.count).max() ?? 0)
         func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        let widths = [8, 7, 8, 8]
+        func row(_ cells: [String]) -> String { zip(cells, widths).map { right($0, $1) }.joined(separator: "  ") }
         func columns(_ figures: ErrorFigures) -> String {
-            pad(String(format: "%.6f", figures.cosine), 9) + " " + pad(Self.decibels(figures.sqnr), 7) + " "
-                + pad(String(format: "%.2e", figures.maxAbsError), 9) + " " + pad(String(format: "%.2e", figures.relativeError), 9)
+            row([String(format: "%.6f", figures.cosine), Self.decibels(figures.sqnr), String(format: "%.2e", figures.maxAbsError),
+                 String(format: "%.2e", figures.relativeError)])
         }
-        let figureHeader = pad("cosine", 9) + " " + pad("SQNR dB", 7) + " " + pad("max abs", 9) + " " + pad("rel err", 9)
+        let figureHeader = row(["cosine", "SQNR dB", "max abs", "rel err"])
         var lines = ["per-layer: accumulated = the candidate fed its own stages; isolated = each stage fed the reference's input",
-                     pad("", nameWidth + shapeWidth + 4) + pad("accumulated", figureHeader.count) + "   isolated",
-                     pad("stage", nameWidth) + "  " + pad("shape", shapeWidth) + "  " + figureHeader + "   " + figureHeader]
+                     pad("", nameWidth + shapeWidth + 4) + pad("accumulated", figureHeader.count) + "    isolated",
+                     pad("stage", nameWidth) + "  " + pad("shape", shapeWidth) + "  " + figureHeader + "    " + figureHeader]
         let first = firstDivergentStage
         for (index, stage) in stages.enumerated() {
             let mark = stage == first ? "  <- first divergent" : stage.isolatedMeets(thresholds) ? "" : "  x"
             lines.append(pad(labels[index], nameWidth) + "  " + pad(shapes[index], shapeWidth) + "  " + columns(stage.accumulated)
-                         + "   " + columns(stage.isolated) + mark)
+                         + "    " + columns(stage.isolated) + mark)
         }
-        lines.append("stage thresholds (isolated): cosine >= \(ModelVerifier.format(thresholds.minStageCosine)), SQNR >= "
-                     + "\(ModelVerifier.format(thresholds.minStageSQNR)) dB; first divergent stage: \(first?.name ?? "none")")
+        lines.append("stage thresholds (isolated): cosine >= \(ModelVerifier.threshold(thresholds.minStageCosine)), SQNR >= \(ModelVerifier.threshold(thresholds.minStageSQNR)) dB; "
+                     + "first divergent stage: \(first.map(stageLabel) ?? "none")")
         return lines
     }
 
