@@ -40,6 +40,8 @@ public struct ConvWeights: Sendable {
     let product: Product
     /// [outChannels], or nil.
     let bias: FloatStorage?
+    /// The f32 weights as oneDNN's convolutions want them, reordered on first use.
+    let onednnWeights = ReorderedConvWeights()
 
     /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel], each tap
     /// multiplied by `tapScales[tap]` when given (weight norm over every dim but the tap).
@@ -176,7 +178,11 @@ extension KernelContext {
                 } else if plain {
                     try weights.withUnsafeBufferPointer { try strided(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
                 } else {
-                    try weights.withUnsafeBufferPointer { try im2col(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
+                    try weights.withUnsafeBufferPointer { weights in
+                        if try !onednnConvolution(x, conv, weights: weights.baseAddress!, bias: bias, into: output) {
+                            try im2col(x, conv, weights: weights.baseAddress!, bias: bias, into: output)
+                        }
+                    }
                 }
             }
         }

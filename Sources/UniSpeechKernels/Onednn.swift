@@ -97,8 +97,11 @@ struct MatmulShape: Hashable {
     }
 }
 
+/// A primitive the engine caches; shared between threads, which only execute it.
+protocol OnednnPrimitive: AnyObject, Sendable {}
+
 /// A matmul primitive with the descriptors of its operands and the scratchpad it needs.
-final class MatmulPrimitive: @unchecked Sendable {
+final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
     let shape: MatmulShape
     let primitive: dnnl_primitive_t
     let a: dnnl_memory_desc_t
@@ -172,14 +175,20 @@ final class MatmulPrimitive: @unchecked Sendable {
     deinit { dnnl_primitive_destroy(primitive) }
 }
 
-/// oneDNN's CPU engine and the matmul primitives made on it, the least recently used evicted past `capacity`.
+/// oneDNN's CPU engine and the primitives made on it, the least recently used evicted past `capacity`.
 final class OnednnEngine: @unchecked Sendable {
     let engine: dnnl_engine_t
     private let capacity: Int
     private let cache = Mutex<PrimitiveCache>(PrimitiveCache())
 
+    /// What a cached primitive was made for.
+    private enum Key: Hashable {
+        case matmul(MatmulShape)
+        case convolution(ConvolutionShape)
+    }
+
     private struct PrimitiveCache {
-        var entries: [MatmulShape: (primitive: MatmulPrimitive, lastUse: Int)] = [:]
+        var entries: [Key: (primitive: any OnednnPrimitive, lastUse: Int)] = [:]
         var clock = 0
     }
 
@@ -195,26 +204,37 @@ final class OnednnEngine: @unchecked Sendable {
     /// Primitives currently cached.
     var cachedPrimitives: Int { cache.withLock { $0.entries.count } }
 
-    /// The primitive for `shape`, made (outside the lock) on first use.
+    /// The matmul primitive for `shape`, made on first use.
     func matmul(_ shape: MatmulShape) throws -> MatmulPrimitive {
-        if let found = cache.withLock({ cache -> MatmulPrimitive? in
-            guard let entry = cache.entries[shape] else { return nil }
+        try cached(.matmul(shape), threads: shape.threads) { try MatmulPrimitive(shape: shape, engine: engine) }
+    }
+
+    /// The convolution primitive for `shape`, made on first use.
+    func convolution(_ shape: ConvolutionShape) throws -> ConvolutionPrimitive {
+        try cached(.convolution(shape), threads: shape.threads) { try ConvolutionPrimitive(shape: shape, engine: engine) }
+    }
+
+    /// The cached primitive for `key`, else one made by `make` (outside the lock, with `threads` set, as oneDNN
+    /// sizes its work split when it makes a primitive).
+    private func cached<Primitive: OnednnPrimitive>(_ key: Key, threads: Int, make: () throws -> Primitive) throws -> Primitive {
+        if let found = cache.withLock({ cache -> Primitive? in
+            guard let entry = cache.entries[key] else { return nil }
             cache.clock += 1
-            cache.entries[shape] = (entry.primitive, cache.clock)
-            return entry.primitive
+            cache.entries[key] = (entry.primitive, cache.clock)
+            return entry.primitive as? Primitive
         }) {
             return found
         }
-        omp_set_num_threads(Int32(shape.threads))
-        let made = try MatmulPrimitive(shape: shape, engine: engine)
+        omp_set_num_threads(Int32(threads))
+        let made = try make()
         return cache.withLock { cache in
             cache.clock += 1
-            if cache.entries[shape] == nil, cache.entries.count >= capacity,
+            if cache.entries[key] == nil, cache.entries.count >= capacity,
                let oldest = cache.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
                 cache.entries[oldest] = nil
             }
-            let kept = cache.entries[shape]?.primitive ?? made
-            cache.entries[shape] = (kept, cache.clock)
+            let kept = (cache.entries[key]?.primitive as? Primitive) ?? made
+            cache.entries[key] = (kept, cache.clock)
             return kept
         }
     }
