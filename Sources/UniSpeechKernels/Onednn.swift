@@ -51,6 +51,7 @@ struct OperandLayout: Hashable {
 /// optionally scaled per column of C (int8 dequantisation) and offset by a zero point of A.
 struct MatmulShape: Hashable {
     var batch: Int
+    /// M; 0 with `runtimeRows`, where each call gives it.
     var m: Int
     var n: Int
     var k: Int
@@ -71,9 +72,15 @@ struct MatmulShape: Hashable {
     var activation: OnednnActivation? = nil
     /// Threads the primitive is made for and runs on.
     var threads: Int
+    /// M is given at each call: one primitive serves every input length (oneDNN then runs its gemm kernels, not
+    /// its brgemm ones, so this is for short inputs, where making a primitive per length costs more than it saves).
+    var runtimeRows: Bool = false
 
-    /// dims [batch, rows, columns] (2-D when batch is 1) of an operand.
-    fileprivate func descriptor(_ layout: OperandLayout, rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
+    /// oneDNN's placeholder for a dimension given at execution.
+    static let runtimeDimension = Int(unispeech_dnnl_runtime_dim())
+
+    /// dims [batch, rows, columns] (2-D when batch is 1) of an operand; rows = `runtimeDimension` for run-time M.
+    func descriptor(_ layout: OperandLayout, rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
         if batch == 1 {
             var dims: [dnnl_dim_t] = [dnnl_dim_t(rows), dnnl_dim_t(columns)]
@@ -117,9 +124,10 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
 
     init(shape: MatmulShape, engine: dnnl_engine_t) throws {
         self.shape = shape
-        a = try shape.descriptor(shape.a, rows: shape.m, columns: shape.k)
+        let rows = shape.runtimeRows ? MatmulShape.runtimeDimension : shape.m
+        a = try shape.descriptor(shape.a, rows: rows, columns: shape.k)
         b = try shape.descriptor(shape.b, rows: shape.k, columns: shape.n)
-        c = try shape.descriptor(shape.c, rows: shape.m, columns: shape.n)
+        c = try shape.descriptor(shape.c, rows: rows, columns: shape.n)
         let ownBias = shape.bias && !shape.rowScalesThenBias
         bias = ownBias ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
         rowVector = shape.rowScalesThenBias ? try shape.vectorDescriptor(rows: shape.m, columns: 1) : nil
@@ -255,6 +263,8 @@ final class OnednnStream {
 
 /// Run-time operands of one matmul execution.
 struct MatmulOperands {
+    /// M, for a primitive made with run-time rows.
+    var m: Int = 0
     var a: UnsafeRawPointer
     var b: UnsafeRawPointer
     var c: UnsafeMutableRawPointer
@@ -291,9 +301,12 @@ extension KernelContext {
             try check(dnnl_memory_desc_init_by_tag(&desc, 1, &dims, type, dnnl_a), "vector descriptor")
             return desc
         }
-        try add(DNNL_ARG_SRC, primitive.a, operands.a)
+        let (a, c) = shape.runtimeRows
+            ? (try shape.descriptor(shape.a, rows: operands.m, columns: shape.k), try shape.descriptor(shape.c, rows: operands.m, columns: shape.n))
+            : (primitive.a, primitive.c)
+        try add(DNNL_ARG_SRC, a, operands.a)
         try add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
-        try add(DNNL_ARG_DST, primitive.c, UnsafeRawPointer(operands.c))
+        try add(DNNL_ARG_DST, c, UnsafeRawPointer(operands.c))
         if let desc = primitive.bias { try add(DNNL_ARG_BIAS, desc, operands.bias) }
         if shape.columnScales { try add(DNNL_ARG_ATTR_OUTPUT_SCALES, try vector(shape.n, dnnl_f32), operands.columnScales) }
         var zeroPoint = operands.sourceZeroPoint

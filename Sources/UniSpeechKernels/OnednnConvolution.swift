@@ -146,7 +146,9 @@ extension KernelContext {
         guard engine.backend == .onednn, conv.geometry.dilation == 1, x.isContiguous, y.isContiguous else { return false }
         let shape = ConvolutionShape(length: x.rows, inChannels: conv.inChannels, outChannels: conv.outChannels, groups: conv.groups,
                                      kernel: conv.geometry.kernel, stride: conv.geometry.stride, padding: conv.geometry.padding,
-                                     bias: bias != nil, threads: threads)
+                                     bias: bias != nil,
+                                     threads: x.rows * conv.outChannels * conv.geometry.kernel * conv.inChannels / conv.groups
+                                         < Self.parallelMultiplyAdds ? 1 : threads)
         let primitive = try measure("convolution primitive creation") { try engine.onednn.convolution(shape) }
         guard primitive.isBrgemm else { return false }
         // Our weights in window order [out][tap][in / groups], described to oneDNN by strides.
