@@ -485,7 +485,6 @@ void ck_layer_norm(const float *x, float *y, size_t rows, size_t size, const flo
 
 /* Plain loops over contiguous channels: the compiler vectorises the float -> double sums at -O2. */
 void ck_channel_moments(const float *x, size_t frames, size_t channels, double *sum, double *squares) {
-    for (size_t c = 0; c < channels; c++) sum[c] = squares[c] = 0;
     for (size_t t = 0; t < frames; t++) {
         const float *row = x + t * channels;
         for (size_t c = 0; c < channels; c++) {
