@@ -53,8 +53,8 @@ struct FeatureEncoder {
 
     /// Writes features[frames, convDim.last] of one padded waveform[samples, 1] into the first rows of `out` and
     /// returns frames. `blockFrames` final frames are computed at a time (default: as many as `blockFloats` allows).
-    /// With `tap`, the stack runs as one block and reports each layer's output (the frames the next layer reads) as
-    /// batch item `item` with `realSamples` unpadded samples.
+    /// With `tap`, the stack runs whole layers and reports each one's output as batch item `item` with `realSamples`
+    /// unpadded samples.
     func callAsFunction(_ waveform: Matrix, into out: MutableMatrix, blockFrames: Int? = nil, context: KernelContext,
                         tap: StageTap? = nil, item: Int = 0, realSamples: Int = 0) throws -> Int {
         var lengths = [waveform.rows]  // samples, then each layer's output frames
@@ -73,9 +73,11 @@ struct FeatureEncoder {
         var realLength = realSamples
         for start in stride(from: 0, to: frames, by: block) {
             let end = min(start + block, frames)
-            // Output frames of each layer this block needs, from the last layer back to the samples.
+            // Output frames of each layer this block needs, from the last layer back to the samples; under a tap, every
+            // frame of every layer, as transformers computes them.
             var needed = [start..<end]
             for layer in layers.reversed() { needed.insert(layer.conv.geometry.inputRange(of: needed[0]), at: 0) }
+            if tap != nil { needed = lengths.map { 0..<$0 } }
             var x = waveform.rows(needed[0])  // [samples, 1]
             for (index, layer) in layers.enumerated() {
                 let rows = needed[index + 1].count, channels = layer.conv.outChannels
@@ -90,7 +92,7 @@ struct FeatureEncoder {
                 }
                 if let tap {
                     realLength = layer.conv.outputLength(realLength)
-                    try tap(layer.path, y, items: item..<(item + 1), realRows: [min(realLength, rows)])
+                    try tap(layer.path, y, items: item..<(item + 1), realRows: [realLength])
                 }
                 x = y.readOnly
             }
