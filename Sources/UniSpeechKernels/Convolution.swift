@@ -1,4 +1,5 @@
 import CKernels
+import Synchronization
 import UniSpeechCore
 
 /// Kernel size, stride, zero padding (each side) and dilation of a 1-D convolution: the one output-length formula.
@@ -32,9 +33,11 @@ public struct ConvGeometry: Sendable, Equatable {
 /// A 1-D convolution's weights on time-major data: f32 rearranged for GEMM, or int8 run as u8 x s8 products.
 public struct ConvWeights: Sendable {
     enum Product: Sendable {
-        /// [outChannels, kernel, inChannels / groups]: each output channel's taps in the order they lie in a
-        /// time-major input window.
+        /// Plain (unpadded, ungrouped, undilated) convs: [outChannels, kernel, inChannels]: each output channel's
+        /// taps in the order they lie in a time-major input window.
         case float(FloatStorage)
+        /// Padded, grouped or dilated convs (the positional conv), kept in torch's layout.
+        case general(GeneralConvWeights)
         /// s8 [outChannels, kernel * inChannels] in window order, one scale per output channel (ungrouped,
         /// unpadded, undilated convs only).
         case int8(Int8Weights)
@@ -47,8 +50,6 @@ public struct ConvWeights: Sendable {
     let product: Product
     /// [outChannels], or nil.
     let bias: FloatStorage?
-    /// The f32 weights as oneDNN's convolutions want them, reordered on first use.
-    let onednnWeights = ReorderedConvWeights()
 
     /// Builds from torch's Conv1d layout `torchWeight` [outChannels, inChannels / groups, kernel], each tap
     /// multiplied by `tapScales[tap]` when given (weight norm over every dim but the tap).
@@ -59,6 +60,13 @@ public struct ConvWeights: Sendable {
         precondition(torchWeight.count == outChannels * perGroup * kernel, "conv weight has the wrong size")
         let scales = tapScales ?? [Float](repeating: 1, count: kernel)
         precondition(scales.count == kernel, "one scale per tap")
+        if geometry.padding != 0 || geometry.dilation != 1 || groups != 1 {
+            self.init(inChannels: inChannels, outChannels: outChannels, groups: groups, geometry: geometry,
+                      product: .general(GeneralConvWeights(torchLayout: torchWeight, tapScales: scales, outChannels: outChannels,
+                                                           inputs: perGroup)),
+                      bias: bias)
+            return
+        }
         let reordered = [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
             torchWeight.withUnsafeBufferPointer { source in
                 scales.withUnsafeBufferPointer { scale in
@@ -130,6 +138,47 @@ public struct ConvWeights: Sendable {
     }
 }
 
+/// The weights of a padded, grouped or dilated conv as stored: torch's layout [out, in / groups, kernel] (used in place
+/// from the mapped file for f32) with a scale per tap (weight norm). oneDNN's convolution gets them reordered into the
+/// layout it picks, scaled on the way; im2col gets them in window order, made only where that path runs.
+final class GeneralConvWeights: @unchecked Sendable {
+    let torchLayout: FloatStorage
+    /// [kernel]
+    let tapScales: [Float]
+    private let outChannels: Int
+    private let inputs: Int
+    private var kernel: Int { tapScales.count }
+    private let windowOrder = Mutex<[Float]?>(nil)
+    /// The layouts oneDNN's convolutions asked for.
+    let onednn = ReorderedConvWeights()
+
+    init(torchLayout: FloatStorage, tapScales: [Float], outChannels: Int, inputs: Int) {
+        self.torchLayout = torchLayout
+        self.tapScales = tapScales
+        self.outChannels = outChannels
+        self.inputs = inputs
+    }
+
+    /// Calls `body` with the weights in window order [out, kernel, in / groups], made on first use.
+    func withWindowOrder<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        let reordered = windowOrder.withLock { cached -> [Float] in
+            if let cached { return cached }
+            let made = [Float](unsafeUninitializedCapacity: torchLayout.count) { target, initialized in
+                torchLayout.withUnsafeBufferPointer { source in
+                    tapScales.withUnsafeBufferPointer { scale in
+                        reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels,
+                                             inputs: inputs, kernel: kernel) { value, tap in value * scale[tap] }
+                    }
+                }
+                initialized = torchLayout.count
+            }
+            cached = made
+            return made
+        }
+        return try reordered.withUnsafeBufferPointer { try body($0.baseAddress!) }
+    }
+}
+
 /// Copies torch's Conv1d weight layout [out, inputs, tap] into window order [out, tap, inputs] (each output channel's
 /// taps as they lie in a time-major input window), passing each value through `transform(value, tap)`.
 @inline(__always)
@@ -173,23 +222,19 @@ extension KernelContext {
         precondition(y.rows >= outLength, "conv output needs \(outLength) rows, the view has \(y.rows)")
         guard outLength > 0 else { return 0 }
         let output = y.rows(0..<outLength)
-        let geometry = conv.geometry
-        let plain = geometry.padding == 0 && geometry.dilation == 1 && conv.groups == 1
         try withOptionalPointer(conv.bias) { bias in
             switch conv.product {
             case let .int8(weights):
                 try int8Windows(x, conv, weights, bias: bias, into: output, blockBytes: int8BlockBytes)
             case let .float(weights):
-                if plain && conv.inChannels == 1 {
+                if conv.inChannels == 1 {
                     weights.withUnsafeBufferPointer { mono(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
-                } else if plain {
-                    try weights.withUnsafeBufferPointer { try strided(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
                 } else {
-                    try weights.withUnsafeBufferPointer { weights in
-                        if try !onednnConvolution(x, conv, weights: weights.baseAddress!, bias: bias, into: output) {
-                            try im2col(x, conv, weights: weights.baseAddress!, bias: bias, into: output)
-                        }
-                    }
+                    try weights.withUnsafeBufferPointer { try strided(x, conv, weights: $0.baseAddress!, bias: bias, into: output) }
+                }
+            case let .general(weights):
+                if try !onednnConvolution(x, conv, weights, bias: bias, into: output) {
+                    try weights.withWindowOrder { try im2col(x, conv, weights: $0, bias: bias, into: output) }
                 }
             }
         }

@@ -87,8 +87,9 @@ final class ReorderedConvWeights: @unchecked Sendable {
 
     deinit { layouts.withLock { for buffer in $0.values { buffer.bytes.deallocate() } } }
 
-    /// The weights in `layout`, reordered from `source` (described by `sourceDesc`) the first time it is asked for.
-    func weights(in layout: dnnl_memory_desc_t, from source: UnsafeRawPointer, sourceDesc: dnnl_memory_desc_t,
+    /// The weights in `layout`, reordered from `source` (described by `sourceDesc`, its last dimension the taps) with
+    /// each tap multiplied by its scale, the first time it is asked for.
+    func weights(in layout: dnnl_memory_desc_t, from source: UnsafeRawPointer, sourceDesc: dnnl_memory_desc_t, tapScales: [Float],
                  engine: dnnl_engine_t, stream: dnnl_stream_t) throws -> UnsafeRawPointer {
         var layout = layout
         let key = withUnsafeBytes(of: &layout) { Data($0) }
@@ -96,7 +97,7 @@ final class ReorderedConvWeights: @unchecked Sendable {
             if let found = layouts[key] { return found }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&layout), 1), alignment: 64)
             do {
-                try Self.reorder(source, sourceDesc, into: buffer.baseAddress!, layout, engine: engine, stream: stream)
+                try Self.reorder(source, sourceDesc, into: buffer.baseAddress!, layout, tapScales: tapScales, engine: engine, stream: stream)
             } catch {
                 buffer.deallocate()
                 throw error
@@ -108,10 +109,17 @@ final class ReorderedConvWeights: @unchecked Sendable {
     }
 
     private static func reorder(_ source: UnsafeRawPointer, _ sourceDesc: dnnl_memory_desc_t, into target: UnsafeMutableRawPointer,
-                                _ targetDesc: dnnl_memory_desc_t, engine: dnnl_engine_t, stream: dnnl_stream_t) throws {
+                                _ targetDesc: dnnl_memory_desc_t, tapScales: [Float], engine: dnnl_engine_t,
+                                stream: dnnl_stream_t) throws {
         var (from, to) = (sourceDesc, targetDesc)
+        var attributes: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attributes), "attributes")
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        // Output scales along the last (tap) dimension.
+        try check(dnnl_primitive_attr_set_output_scales(attributes, dnnl_dim_t(tapScales.count), 1 << (from.ndims - 1), tapScales),
+                  "tap scales")
         var primitiveDesc: dnnl_primitive_desc_t?
-        try check(dnnl_reorder_primitive_desc_create(&primitiveDesc, &from, engine, &to, engine, nil), "weights reorder")
+        try check(dnnl_reorder_primitive_desc_create(&primitiveDesc, &from, engine, &to, engine, attributes), "weights reorder")
         defer { dnnl_primitive_desc_destroy(primitiveDesc) }
         var primitive: dnnl_primitive_t?
         try check(dnnl_primitive_create(&primitive, primitiveDesc), "weights reorder primitive")
@@ -130,7 +138,7 @@ final class ReorderedConvWeights: @unchecked Sendable {
 extension KernelContext {
     /// The convolution of `conv` on x as one oneDNN primitive, when oneDNN has a brgemm convolution for it here;
     /// false (nothing done) otherwise.
-    func onednnConvolution(_ x: Matrix, _ conv: ConvWeights, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    func onednnConvolution(_ x: Matrix, _ conv: ConvWeights, _ weights: GeneralConvWeights, bias: UnsafePointer<Float>?,
                            into y: MutableMatrix) throws -> Bool {
         guard engine.backend == .onednn, conv.geometry.dilation == 1, x.isContiguous, y.isContiguous else { return false }
         let shape = ConvolutionShape(length: x.rows, inChannels: conv.inChannels, outChannels: conv.outChannels, groups: conv.groups,
@@ -140,20 +148,17 @@ extension KernelContext {
                                          < Self.parallelMultiplyAdds ? 1 : threads)
         let primitive = try measure("convolution primitive creation") { try engine.onednn.convolution(shape) }
         guard primitive.isBrgemm else { return false }
-        // Our weights in window order [out][tap][in / groups], described to oneDNN by strides.
+        // Our weights in torch's layout: [groups, out / groups, in / groups, kernel] (goiw), or [out, in, kernel] (oiw).
         let groupIn = conv.inChannels / conv.groups, groupOut = conv.outChannels / conv.groups, kernel = conv.geometry.kernel
         var sourceDesc = dnnl_memory_desc_t()
-        if conv.groups > 1 {
-            var dims: [dnnl_dim_t] = [conv.groups, groupOut, groupIn, kernel].map { dnnl_dim_t($0) }
-            var strides: [dnnl_dim_t] = [groupOut * kernel * groupIn, kernel * groupIn, 1, groupIn].map { dnnl_dim_t($0) }
-            try check(dnnl_memory_desc_init_by_strides(&sourceDesc, 4, &dims, dnnl_f32, &strides), "weights descriptor")
-        } else {
-            var dims: [dnnl_dim_t] = [conv.outChannels, conv.inChannels, kernel].map { dnnl_dim_t($0) }
-            var strides: [dnnl_dim_t] = [kernel * conv.inChannels, 1, conv.inChannels].map { dnnl_dim_t($0) }
-            try check(dnnl_memory_desc_init_by_strides(&sourceDesc, 3, &dims, dnnl_f32, &strides), "weights descriptor")
+        var dims: [dnnl_dim_t] = (conv.groups > 1 ? [conv.groups, groupOut, groupIn, kernel] : [conv.outChannels, conv.inChannels, kernel])
+            .map { dnnl_dim_t($0) }
+        try check(dnnl_memory_desc_init_by_tag(&sourceDesc, Int32(dims.count), &dims, dnnl_f32, conv.groups > 1 ? dnnl_abcd : dnnl_abc),
+                  "weights descriptor")
+        let reordered = try weights.torchLayout.withUnsafeBufferPointer { torchLayout in
+            try weights.onednn.weights(in: primitive.weights, from: UnsafeRawPointer(torchLayout.baseAddress!), sourceDesc: sourceDesc,
+                                       tapScales: weights.tapScales, engine: engine.onednn.engine, stream: stream.stream)
         }
-        let reordered = try conv.onednnWeights.weights(in: primitive.weights, from: UnsafeRawPointer(weights), sourceDesc: sourceDesc,
-                                                       engine: engine.onednn.engine, stream: stream.stream)
         try measure("convolution \(x.rows)x\(conv.inChannels)x\(conv.outChannels) k\(kernel) g\(conv.groups) (\(primitive.implementation))",
                     flops: 2 * Double(y.rows * conv.outChannels * kernel * groupIn)) {
             try execute(primitive, source: UnsafeRawPointer(x.base), weights: reordered, bias: bias, destination: y.base)
