@@ -85,7 +85,7 @@ fuzz: fuzz-build
 		dict=""; [ -f Fuzz/$$name.dict ] && dict="-dict=Fuzz/$$name.dict"; \
 		options=""; [ -f Fuzz/$$name.options ] && options=$$(cat Fuzz/$$name.options); \
 		echo "fuzzing $$name for $(FUZZ_TIME) s"; \
-		SWIFT_BACKTRACE=enable=no Fuzz/.build/release/Fuzz$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/fuzz-lsan.supp:print_suppressions=0 SWIFT_BACKTRACE=enable=no Fuzz/.build/release/Fuzz$$name -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 			-artifact_prefix=$$work/ $$dict $$options $$work/corpus Fuzz/Corpus/$$name 2>$$work/log.txt || { tail -40 $$work/log.txt; exit 1; }; \
 		grep -E '^(stat::|Done)' $$work/log.txt; \
 	done

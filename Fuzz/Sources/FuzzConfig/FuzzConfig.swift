@@ -12,17 +12,25 @@ private let engine = try! ComputeEngine(threads: 1)
 /// Two waveforms of different lengths (a padded batch, so masks and padding are used), as the goldens have.
 private let waveforms: [[Float]] = [240, 170].map { count in (0..<count).map { Float(sin(Double($0) * 0.37) * 0.5) } }
 
+/// How far the inputs got: written beside weights, opened (config and preprocessor config accepted), model built,
+/// forward passes run; printed at exit.
+nonisolated(unsafe) private var reached = (inputs: 0, opened: 0, built: 0, forwards: 0)
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     guard let input = ConfigInput(bytes), let directory = fixtures.prepare(input) else { return 0 }
+    reached.inputs += 1
     if let inspected = try? Inspector.open(path: directory) { _ = InspectReport(inspected).text(includeTensors: true) }
     guard let bundle = try? ModelBundle.open(path: directory, targetLanguage: input.language) else { return 0 }
+    reached.opened += 1
     _ = TestSignals.make(samplingRate: bundle.featureExtractor.samplingRate)
     guard let model = try? UniSpeechModel(bundle: bundle, engine: engine) else { return 0 }
+    reached.built += 1
     let batch = FeatureExtractor(config: bundle.featureExtractor).makeBatch(waveforms)
     for head in model.availableHeads {
         guard let output = try? model.run(batch, head: head, hiddenStates: true) else { continue }
+        reached.forwards += 1
         _ = try? RunDecoding.decode(output, bundle: bundle, tokenizer: nil)
     }
     return 0
@@ -45,5 +53,11 @@ public func mutateConfig(_ data: UnsafeMutablePointer<UInt8>?, _ size: Int, _ ma
 
 @main
 enum FuzzConfigMain {
-    static func main() { runFuzzer(fuzzConfig) }
+    static func main() {
+        atexit {
+            let line = "FuzzConfig: \(reached.inputs) inputs beside weights, \(reached.opened) opened, \(reached.built) models built, \(reached.forwards) forward passes\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        runFuzzer(fuzzConfig)
+    }
 }
