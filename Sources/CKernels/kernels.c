@@ -360,6 +360,8 @@ static void conv1d_mono_portable(const float *x, size_t frames, size_t kernel, s
 }
 
 #if CK_X86
+/* Four frames share each weight load: four independent accumulator chains per output vector hide the FMA latency
+   that one chain of `kernel` dependent FMAs would expose. */
 __attribute__((target("avx2,fma")))
 static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
                              const float *bias, size_t outputs, float *y) {
@@ -367,14 +369,32 @@ static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_
         conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
         return;
     }
-    for (size_t t = 0; t < frames; t++) {
-        float *out = y + t * outputs;
+    size_t t = 0;
+    for (; t + 4 <= frames; t += 4) {
+        const float *in = x + t * stride;
+        for (size_t o = 0; o < outputs; o += 8) {
+            __m256 start = bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
+            __m256 a0 = start, a1 = start, a2 = start, a3 = start;
+            for (size_t k = 0; k < kernel; k++) {
+                __m256 weight = _mm256_loadu_ps(w + k * outputs + o);
+                a0 = _mm256_fmadd_ps(weight, _mm256_set1_ps(in[k]), a0);
+                a1 = _mm256_fmadd_ps(weight, _mm256_set1_ps(in[stride + k]), a1);
+                a2 = _mm256_fmadd_ps(weight, _mm256_set1_ps(in[2 * stride + k]), a2);
+                a3 = _mm256_fmadd_ps(weight, _mm256_set1_ps(in[3 * stride + k]), a3);
+            }
+            _mm256_storeu_ps(y + t * outputs + o, a0);
+            _mm256_storeu_ps(y + (t + 1) * outputs + o, a1);
+            _mm256_storeu_ps(y + (t + 2) * outputs + o, a2);
+            _mm256_storeu_ps(y + (t + 3) * outputs + o, a3);
+        }
+    }
+    for (; t < frames; t++) {
         const float *in = x + t * stride;
         for (size_t o = 0; o < outputs; o += 8) {
             __m256 acc = bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
             for (size_t k = 0; k < kernel; k++)
                 acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + k * outputs + o), _mm256_set1_ps(in[k]), acc);
-            _mm256_storeu_ps(out + o, acc);
+            _mm256_storeu_ps(y + t * outputs + o, acc);
         }
     }
 }

@@ -13,6 +13,15 @@ struct RightOperand {
 }
 
 extension KernelContext {
+    /// Products with fewer rows than this run on one primitive for every M (oneDNN's run-time dimensions): for
+    /// short inputs, making a fixed-M primitive for each new length (~0.1 ms each, a few dozen per model) costs more
+    /// than its faster brgemm kernel saves.
+    static let runtimeRowsBelow = 128
+
+    /// Products smaller than this many multiply-adds run on one thread: waking the other threads and waiting for
+    /// them at the end costs more than they would save, and far more when the machine is busy.
+    static let parallelMultiplyAdds = 1 << 21
+
     /// c[M, N] = activation(a[M, K] · b (+ bias[N]) (+ c's own values when `accumulate`)), on the engine's backend
     /// and threads; the activation is fused into oneDNN's matmul where it can be, else applied after.
     func gemm(_ a: Matrix, _ b: RightOperand, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
@@ -32,18 +41,20 @@ extension KernelContext {
         guard m > 0, n > 0, batch > 0 else { return }
         switch engine.backend {
         case .onednn:
+            let runtimeRows = batch == 1 && m < Self.runtimeRowsBelow
             let shape = MatmulShape(
-                batch: batch, m: m, n: n, k: k,
+                batch: batch, m: runtimeRows ? 0 : m, n: n, k: k,
                 a: OperandLayout(type: .f32, batchStride: aStride, rowStride: a.rowStride, columnStride: 1),
                 b: b.transposed
                     ? OperandLayout(type: .f32, batchStride: bStride, rowStride: 1, columnStride: b.matrix.rowStride)
                     : OperandLayout(type: .f32, batchStride: bStride, rowStride: b.matrix.rowStride, columnStride: 1),
                 c: OperandLayout(type: .f32, batchStride: cStride, rowStride: c.rowStride, columnStride: 1),
-                bias: bias != nil, accumulate: accumulate, activation: OnednnActivation(activation), threads: threads)
+                bias: bias != nil, accumulate: accumulate, activation: OnednnActivation(activation),
+                threads: batch * m * n * k < Self.parallelMultiplyAdds ? 1 : threads, runtimeRows: runtimeRows)
             let primitive = try measure("matmul primitive creation") { try engine.onednn.matmul(shape) }
             try measure("matmul \(batch == 1 ? "" : "\(batch)x")\(m)x\(k)x\(n)\(activation == .linear ? "" : " " + activation.rawValue) (\(primitive.implementation))",
                         flops: 2 * Double(batch * m * n * k)) {
-                try execute(primitive, MatmulOperands(a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base),
+                try execute(primitive, MatmulOperands(m: m, a: UnsafeRawPointer(a.base), b: UnsafeRawPointer(b.matrix.base),
                                                       c: UnsafeMutableRawPointer(c.base), bias: bias))
             }
             if shape.activation == nil { applyBatched(activation, batch: batch, c, batchStride: cStride) }

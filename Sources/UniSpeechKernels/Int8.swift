@@ -66,7 +66,7 @@ extension KernelContext {
             a: OperandLayout(type: .u8, batchStride: 0, rowStride: inputs, columnStride: 1),
             b: OperandLayout(type: .s8, batchStride: 0, rowStride: 1, columnStride: inputs),
             c: OperandLayout(type: .s32, batchStride: 0, rowStride: outputs, columnStride: 1),
-            bias: false, accumulate: false, threads: threads)
+            bias: false, accumulate: false, threads: rows * inputs * outputs < Self.parallelMultiplyAdds ? 1 : threads)
         let primitive = try measure("matmul primitive creation") { try engine.onednn.matmul(shape) }
         try measure("int8 matmul \(rows)x\(inputs)x\(outputs) (\(primitive.implementation))", flops: 2 * Double(rows * inputs * outputs)) {
             try execute(primitive, MatmulOperands(a: UnsafeRawPointer(codes), b: UnsafeRawPointer(weights.values),

@@ -51,6 +51,7 @@ struct OperandLayout: Hashable {
 /// optionally scaled per column of C (int8 dequantisation) and offset by a zero point of A.
 struct MatmulShape: Hashable {
     var batch: Int
+    /// M; 0 with `runtimeRows`, where each call gives it.
     var m: Int
     var n: Int
     var k: Int
@@ -71,9 +72,15 @@ struct MatmulShape: Hashable {
     var activation: OnednnActivation? = nil
     /// Threads the primitive is made for and runs on.
     var threads: Int
+    /// M is given at each call: one primitive serves every input length (oneDNN then runs its gemm kernels, not
+    /// its brgemm ones, so this is for short inputs, where making a primitive per length costs more than it saves).
+    var runtimeRows: Bool = false
 
-    /// dims [batch, rows, columns] (2-D when batch is 1) of an operand.
-    fileprivate func descriptor(_ layout: OperandLayout, rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
+    /// oneDNN's placeholder for a dimension given at execution.
+    static let runtimeDimension = Int(unispeech_dnnl_runtime_dim())
+
+    /// dims [batch, rows, columns] (2-D when batch is 1) of an operand; rows = `runtimeDimension` for run-time M.
+    func descriptor(_ layout: OperandLayout, rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
         if batch == 1 {
             var dims: [dnnl_dim_t] = [dnnl_dim_t(rows), dnnl_dim_t(columns)]
@@ -97,8 +104,11 @@ struct MatmulShape: Hashable {
     }
 }
 
+/// A primitive the engine caches; shared between threads, which only execute it.
+protocol OnednnPrimitive: AnyObject, Sendable {}
+
 /// A matmul primitive with the descriptors of its operands and the scratchpad it needs.
-final class MatmulPrimitive: @unchecked Sendable {
+final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
     let shape: MatmulShape
     let primitive: dnnl_primitive_t
     let a: dnnl_memory_desc_t
@@ -114,9 +124,10 @@ final class MatmulPrimitive: @unchecked Sendable {
 
     init(shape: MatmulShape, engine: dnnl_engine_t) throws {
         self.shape = shape
-        a = try shape.descriptor(shape.a, rows: shape.m, columns: shape.k)
+        let rows = shape.runtimeRows ? MatmulShape.runtimeDimension : shape.m
+        a = try shape.descriptor(shape.a, rows: rows, columns: shape.k)
         b = try shape.descriptor(shape.b, rows: shape.k, columns: shape.n)
-        c = try shape.descriptor(shape.c, rows: shape.m, columns: shape.n)
+        c = try shape.descriptor(shape.c, rows: rows, columns: shape.n)
         let ownBias = shape.bias && !shape.rowScalesThenBias
         bias = ownBias ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
         rowVector = shape.rowScalesThenBias ? try shape.vectorDescriptor(rows: shape.m, columns: 1) : nil
@@ -172,14 +183,20 @@ final class MatmulPrimitive: @unchecked Sendable {
     deinit { dnnl_primitive_destroy(primitive) }
 }
 
-/// oneDNN's CPU engine and the matmul primitives made on it, the least recently used evicted past `capacity`.
+/// oneDNN's CPU engine and the primitives made on it, the least recently used evicted past `capacity`.
 final class OnednnEngine: @unchecked Sendable {
     let engine: dnnl_engine_t
     private let capacity: Int
     private let cache = Mutex<PrimitiveCache>(PrimitiveCache())
 
+    /// What a cached primitive was made for.
+    private enum Key: Hashable {
+        case matmul(MatmulShape)
+        case convolution(ConvolutionShape)
+    }
+
     private struct PrimitiveCache {
-        var entries: [MatmulShape: (primitive: MatmulPrimitive, lastUse: Int)] = [:]
+        var entries: [Key: (primitive: any OnednnPrimitive, lastUse: Int)] = [:]
         var clock = 0
     }
 
@@ -195,26 +212,37 @@ final class OnednnEngine: @unchecked Sendable {
     /// Primitives currently cached.
     var cachedPrimitives: Int { cache.withLock { $0.entries.count } }
 
-    /// The primitive for `shape`, made (outside the lock) on first use.
+    /// The matmul primitive for `shape`, made on first use.
     func matmul(_ shape: MatmulShape) throws -> MatmulPrimitive {
-        if let found = cache.withLock({ cache -> MatmulPrimitive? in
-            guard let entry = cache.entries[shape] else { return nil }
+        try cached(.matmul(shape), threads: shape.threads) { try MatmulPrimitive(shape: shape, engine: engine) }
+    }
+
+    /// The convolution primitive for `shape`, made on first use.
+    func convolution(_ shape: ConvolutionShape) throws -> ConvolutionPrimitive {
+        try cached(.convolution(shape), threads: shape.threads) { try ConvolutionPrimitive(shape: shape, engine: engine) }
+    }
+
+    /// The cached primitive for `key`, else one made by `make` (outside the lock, with `threads` set, as oneDNN
+    /// sizes its work split when it makes a primitive).
+    private func cached<Primitive: OnednnPrimitive>(_ key: Key, threads: Int, make: () throws -> Primitive) throws -> Primitive {
+        if let found = cache.withLock({ cache -> Primitive? in
+            guard let entry = cache.entries[key] else { return nil }
             cache.clock += 1
-            cache.entries[shape] = (entry.primitive, cache.clock)
-            return entry.primitive
+            cache.entries[key] = (entry.primitive, cache.clock)
+            return entry.primitive as? Primitive
         }) {
             return found
         }
-        omp_set_num_threads(Int32(shape.threads))
-        let made = try MatmulPrimitive(shape: shape, engine: engine)
+        omp_set_num_threads(Int32(threads))
+        let made = try make()
         return cache.withLock { cache in
             cache.clock += 1
-            if cache.entries[shape] == nil, cache.entries.count >= capacity,
+            if cache.entries[key] == nil, cache.entries.count >= capacity,
                let oldest = cache.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
                 cache.entries[oldest] = nil
             }
-            let kept = cache.entries[shape]?.primitive ?? made
-            cache.entries[shape] = (kept, cache.clock)
+            let kept = (cache.entries[key]?.primitive as? Primitive) ?? made
+            cache.entries[key] = (kept, cache.clock)
             return kept
         }
     }
@@ -235,6 +263,8 @@ final class OnednnStream {
 
 /// Run-time operands of one matmul execution.
 struct MatmulOperands {
+    /// M, for a primitive made with run-time rows.
+    var m: Int = 0
     var a: UnsafeRawPointer
     var b: UnsafeRawPointer
     var c: UnsafeMutableRawPointer
@@ -271,9 +301,12 @@ extension KernelContext {
             try check(dnnl_memory_desc_init_by_tag(&desc, 1, &dims, type, dnnl_a), "vector descriptor")
             return desc
         }
-        try add(DNNL_ARG_SRC, primitive.a, operands.a)
+        let (a, c) = shape.runtimeRows
+            ? (try shape.descriptor(shape.a, rows: operands.m, columns: shape.k), try shape.descriptor(shape.c, rows: operands.m, columns: shape.n))
+            : (primitive.a, primitive.c)
+        try add(DNNL_ARG_SRC, a, operands.a)
         try add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
-        try add(DNNL_ARG_DST, primitive.c, UnsafeRawPointer(operands.c))
+        try add(DNNL_ARG_DST, c, UnsafeRawPointer(operands.c))
         if let desc = primitive.bias { try add(DNNL_ARG_BIAS, desc, operands.bias) }
         if shape.columnScales { try add(DNNL_ARG_ATTR_OUTPUT_SCALES, try vector(shape.n, dnnl_f32), operands.columnScales) }
         var zeroPoint = operands.sourceZeroPoint
