@@ -76,7 +76,11 @@ FUZZ_FLAGS := -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-li
 
 .PHONY: fuzz fuzz-build asan
 
+# The harnesses' own objects are rebuilt every time: SwiftPM's incremental build can keep a harness compiled against
+# an older layout of a library class after the library changed (the allocating initializer inlined into the harness
+# then allocates too few bytes; AddressSanitizer reports a heap-buffer-overflow in the initializer).
 fuzz-build: setup
+	rm -rf Fuzz/.build/*/release/Fuzz*.build
 	cd Fuzz && $(SWIFT) build $(FUZZ_FLAGS)
 
 fuzz: fuzz-build
