@@ -52,6 +52,9 @@ demo: release
 	@echo "== eval: the HF directory, the f32 and the int8 file side by side on the example audio (report: $(DEMO_OUT)/eval.html)"
 	$(BIN) eval examples/eval-ctc.jsonl $(DEMO_CTC) $(DEMO_OUT)/digits-ctc-f32.unispeech $(DEMO_OUT)/digits-ctc-int8.unispeech --html $(DEMO_OUT)/eval.html
 	$(BIN) eval examples/eval-classifier.jsonl $(DEMO_CLASSIFIER)
+	@echo "== where int8 departs from f32, stage by stage (report: $(DEMO_OUT)/verify.html)"
+	$(BIN) verify $(DEMO_OUT)/digits-ctc-int8.unispeech --reference $(DEMO_OUT)/digits-ctc-f32.unispeech --audio $(DEMO_AUDIO) \
+		--per-layer --html $(DEMO_OUT)/verify.html
 	@echo "== inspect the int8 file"
 	$(BIN) inspect $(DEMO_OUT)/digits-ctc-int8.unispeech
 

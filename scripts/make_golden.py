@@ -4,7 +4,8 @@ For each case in CASES: a tiny randomly initialised UniSpeech model whose parame
 away from their init values (so a wrong bias, norm or eps shows), saved with save_pretrained (safetensors)
 into Tests/Fixtures/golden/<case>/, with its preprocessor_config.json, two raw .npy inputs of different
 lengths, and transformers' outputs on the padded batch of the two (reference.safetensors: the feature
-extractor's input_values / attention_mask and every output of the head, in HF names).
+extractor's input_values / attention_mask, every output of the head, in HF names, and every hidden state as
+output_hidden_states=True gives them, hidden_states.0 .. hidden_states.N).
 
 Run by hand: /work/venv/bin/python scripts/make_golden.py
 """
@@ -143,13 +144,15 @@ def main():
             np.save(directory / f"input{index}.npy", waveform)
         batch = extractor(waveforms, sampling_rate=16000, padding=True, return_tensors="pt")
         with torch.no_grad():
-            outputs = model(**batch)
+            outputs = model(**batch, output_hidden_states=True)
         reference = {"input_values": batch["input_values"].contiguous()}
         if "attention_mask" in batch:
             reference["attention_mask"] = batch["attention_mask"].to(torch.int32).contiguous()
         for output_name in OUTPUT_NAMES[model_class]:
             value = getattr(outputs, output_name).float()
             reference[output_name] = value.reshape(1) if value.dim() == 0 else value.contiguous()
+        for index, state in enumerate(outputs.hidden_states):
+            reference[f"hidden_states.{index}"] = state.float().clone()  # a copy: a head output may be the same tensor
         safetensors.torch.save_file(reference, directory / "reference.safetensors")
         print(name, {k: list(v.shape) for k, v in reference.items()})
 

@@ -5,7 +5,4 @@ void omp_set_num_threads(int num_threads);
 int omp_get_max_threads(void);
 
 /* Values of oneDNN macros that Swift cannot import. */
-static inline float unispeech_dnnl_runtime_f32(void) { return DNNL_RUNTIME_F32_VAL; }
-static inline int unispeech_dnnl_runtime_s32(void) { return DNNL_RUNTIME_S32_VAL; }
-static inline int unispeech_dnnl_post_op_argument(int index) { return DNNL_ARG_ATTR_MULTIPLE_POST_OP(index); }
 static inline int64_t unispeech_dnnl_runtime_dim(void) { return DNNL_RUNTIME_DIM_VAL; }

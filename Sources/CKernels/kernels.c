@@ -186,11 +186,43 @@ static void dequantize_portable(const int32_t *acc, size_t rows, size_t cols, co
 }
 
 #if CK_X86
+/* Explicit vectors, and one copy of the loop per (bias, accumulate) case: per-element choices on a pointer that may
+   be NULL compile to masked loads, which are microcoded and many times slower on some CPUs (AMD Zen). */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void dequantize_rows_avx2(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
+                                        const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
+                                        const float *bias, int has_bias, int accumulate, float *out, size_t ld_out) {
+    for (size_t r = 0; r < rows; r++) {
+        const int32_t *a = acc + r * cols;
+        float *o = out + r * ld_out;
+        const __m256 rs = _mm256_set1_ps(row_scale[r]);
+        const __m256i rz = _mm256_set1_epi32(row_zero[r]);
+        for (size_t n = 0; n < cols; n += 8) {
+            __m256i centred = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)(a + n)),
+                                               _mm256_mullo_epi32(rz, _mm256_loadu_si256((const __m256i *)(col_sum + n))));
+            __m256 value = _mm256_mul_ps(_mm256_mul_ps(rs, _mm256_loadu_ps(col_scale + n)), _mm256_cvtepi32_ps(centred));
+            if (has_bias) value = _mm256_add_ps(value, _mm256_loadu_ps(bias + n));
+            if (accumulate) value = _mm256_add_ps(_mm256_loadu_ps(o + n), value);
+            _mm256_storeu_ps(o + n, value);
+        }
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void dequantize_avx2(const int32_t *acc, size_t rows, size_t cols, const float *row_scale,
                             const int32_t *row_zero, const float *col_scale, const int32_t *col_sum,
                             const float *bias, int accumulate, float *out, size_t ld_out) {
-    DEQUANTIZE_BODY
+    if (cols % 8 != 0) {
+        dequantize_portable(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, accumulate, out, ld_out);
+    } else if (bias && accumulate) {
+        dequantize_rows_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, 1, 1, out, ld_out);
+    } else if (bias) {
+        dequantize_rows_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, bias, 1, 0, out, ld_out);
+    } else if (accumulate) {
+        dequantize_rows_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, NULL, 0, 1, out, ld_out);
+    } else {
+        dequantize_rows_avx2(acc, rows, cols, row_scale, row_zero, col_scale, col_sum, NULL, 0, 0, out, ld_out);
+    }
 }
 #endif
 
@@ -362,18 +394,14 @@ static void conv1d_mono_portable(const float *x, size_t frames, size_t kernel, s
 #if CK_X86
 /* Four frames share each weight load: four independent accumulator chains per output vector hide the FMA latency
    that one chain of `kernel` dependent FMAs would expose. */
-__attribute__((target("avx2,fma")))
-static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
-                             const float *bias, size_t outputs, float *y) {
-    if (outputs % 8 != 0) {
-        conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
-        return;
-    }
+__attribute__((target("avx2,fma"), always_inline))
+static inline void conv1d_mono_frames_avx2(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                                           const float *bias, int has_bias, size_t outputs, float *y) {
     size_t t = 0;
     for (; t + 4 <= frames; t += 4) {
         const float *in = x + t * stride;
         for (size_t o = 0; o < outputs; o += 8) {
-            __m256 start = bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
+            __m256 start = has_bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
             __m256 a0 = start, a1 = start, a2 = start, a3 = start;
             for (size_t k = 0; k < kernel; k++) {
                 __m256 weight = _mm256_loadu_ps(w + k * outputs + o);
@@ -391,11 +419,25 @@ static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_
     for (; t < frames; t++) {
         const float *in = x + t * stride;
         for (size_t o = 0; o < outputs; o += 8) {
-            __m256 acc = bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
+            __m256 acc = has_bias ? _mm256_loadu_ps(bias + o) : _mm256_setzero_ps();
             for (size_t k = 0; k < kernel; k++)
                 acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + k * outputs + o), _mm256_set1_ps(in[k]), acc);
             _mm256_storeu_ps(y + t * outputs + o, acc);
         }
+    }
+}
+
+/* One copy with a bias and one without (a choice on a possibly NULL pointer inside the loop compiles to masked
+   loads, microcoded on some CPUs). */
+__attribute__((target("avx2,fma")))
+static void conv1d_mono_avx2(const float *x, size_t frames, size_t kernel, size_t stride, const float *w,
+                             const float *bias, size_t outputs, float *y) {
+    if (outputs % 8 != 0) {
+        conv1d_mono_portable(x, frames, kernel, stride, w, bias, outputs, y);
+    } else if (bias) {
+        conv1d_mono_frames_avx2(x, frames, kernel, stride, w, bias, 1, outputs, y);
+    } else {
+        conv1d_mono_frames_avx2(x, frames, kernel, stride, w, NULL, 0, outputs, y);
     }
 }
 #endif
@@ -485,7 +527,6 @@ void ck_layer_norm(const float *x, float *y, size_t rows, size_t size, const flo
 
 /* Plain loops over contiguous channels: the compiler vectorises the float -> double sums at -O2. */
 void ck_channel_moments(const float *x, size_t frames, size_t channels, double *sum, double *squares) {
-    for (size_t c = 0; c < channels; c++) sum[c] = squares[c] = 0;
     for (size_t t = 0; t < frames; t++) {
         const float *row = x + t * channels;
         for (size_t c = 0; c < channels; c++) {

@@ -69,7 +69,7 @@ public enum NativeWriter {
 
     /// Magic, format version, the header's CRC-32 and its length, little-endian.
     static func prefix(header: [UInt8]) -> [UInt8] {
-        NativeFormat.magic + littleEndian(NativeFormat.version) + littleEndian(header.withUnsafeBytes { CRC32.checksum($0) })
+        NativeFormat.magic + littleEndian(NativeFormat.version) + littleEndian(CRC32.checksum(header))
             + littleEndian(UInt64(header.count))
     }
 

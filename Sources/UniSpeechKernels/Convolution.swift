@@ -20,6 +20,13 @@ public struct ConvGeometry: Sendable, Equatable {
         let span = dilation * (kernel - 1) + 1, padded = length + 2 * padding
         return padded >= span ? (padded - span) / stride + 1 : 0
     }
+
+    /// The input frames that output frames `frames` read, for an unpadded conv (padded convs read outside the input).
+    public func inputRange(of frames: Range<Int>) -> Range<Int> {
+        precondition(padding == 0, "input ranges are for unpadded convs")
+        guard !frames.isEmpty else { return frames.lowerBound * stride..<frames.lowerBound * stride }
+        return (frames.lowerBound * stride)..<((frames.upperBound - 1) * stride + dilation * (kernel - 1) + 1)
+    }
 }
 
 /// A 1-D convolution's weights on time-major data: f32 rearranged for GEMM, or int8 run as u8 x s8 products.

@@ -22,6 +22,37 @@ public struct NormWeights: Sendable {
     public var size: Int { weight.count }
 }
 
+/// Per-channel sums and sums of squares over time, in double: a group norm's statistics, gathered block by block.
+public struct ChannelMoments: Sendable {
+    var sums: [Double]
+    var squares: [Double]
+    /// Frames added so far.
+    public internal(set) var frames = 0
+
+    public init(channels: Int) {
+        sums = [Double](repeating: 0, count: channels)
+        squares = [Double](repeating: 0, count: channels)
+    }
+
+    /// The per-channel scale and shift that normalise the frames seen with `norm`'s epsilon, weight and bias:
+    /// y = (x - mean) / sqrt(variance + eps) * gamma + beta = x * scale + shift.
+    public func normalization(_ norm: NormWeights) -> (scales: [Float], shifts: [Float]) {
+        let channels = sums.count, count = Double(max(frames, 1))
+        var scales = [Float](repeating: 0, count: channels), shifts = [Float](repeating: 0, count: channels)
+        norm.weight.withUnsafeBufferPointer { gamma in
+            norm.bias.withUnsafeBufferPointer { beta in
+                for c in 0..<channels {
+                    let mean = sums[c] / count
+                    let variance = max(squares[c] / count - mean * mean, 0)
+                    scales[c] = Float(1 / (variance + Double(norm.epsilon)).squareRoot()) * gamma[c]
+                    shifts[c] = beta[c] - Float(mean) * scales[c]
+                }
+            }
+        }
+        return (scales, shifts)
+    }
+}
+
 extension KernelContext {
     /// LayerNorm over the last axis of x[rows, size] into y (y may be x itself).
     public func layerNorm(_ x: Matrix, _ norm: NormWeights, into y: MutableMatrix) {
@@ -45,22 +76,20 @@ extension KernelContext {
     /// GroupNorm with one group per channel on time-major x[frames, channels]: each channel is normalised over
     /// time, in place; then `activation`, fused into the same pass for GELU.
     public func channelNormOverTime(_ x: MutableMatrix, _ norm: NormWeights, then activation: Activation) {
-        let channels = norm.size, frames = x.rows
-        precondition(x.columns == channels && x.isContiguous, "group norm of \(channels) channels on [\(x.rows), \(x.columns)]")
-        var sums = [Double](repeating: 0, count: channels), squares = [Double](repeating: 0, count: channels)
-        measure("group norm moments \(frames)x\(channels)") { ck_channel_moments(x.base, frames, channels, &sums, &squares) }
-        var scales = [Float](repeating: 0, count: channels), shifts = [Float](repeating: 0, count: channels)
-        norm.weight.withUnsafeBufferPointer { gamma in
-            norm.bias.withUnsafeBufferPointer { beta in
-                for c in 0..<channels {
-                    let mean = sums[c] / Double(frames)
-                    let variance = max(squares[c] / Double(frames) - mean * mean, 0)
-                    scales[c] = Float(1 / (variance + Double(norm.epsilon)).squareRoot()) * gamma[c]
-                    shifts[c] = beta[c] - Float(mean) * scales[c]
-                }
-            }
-        }
+        var moments = ChannelMoments(channels: norm.size)
+        accumulate(x.readOnly, into: &moments)
+        let (scales, shifts) = moments.normalization(norm)
         scaleAndShiftChannels(x, scales: scales, shifts: shifts, then: activation)
+    }
+
+    /// Adds the per-channel sums of time-major x[frames, channels] to `moments` (a group norm over time computed a
+    /// block of frames at a time).
+    public func accumulate(_ x: Matrix, into moments: inout ChannelMoments) {
+        precondition(x.columns == moments.sums.count && x.isContiguous, "channel moments of [\(x.rows), \(x.columns)]")
+        measure("group norm moments \(x.rows)x\(x.columns)") {
+            ck_channel_moments(x.base, x.rows, x.columns, &moments.sums, &moments.squares)
+        }
+        moments.frames += x.rows
     }
 
     /// x[r, c] = x[r, c] * scales[c] + shifts[c] in place (a batch norm in eval, a group norm's affine), then

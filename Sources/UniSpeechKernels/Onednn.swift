@@ -47,8 +47,7 @@ struct OperandLayout: Hashable {
     var columnStride: Int
 }
 
-/// Everything that makes a matmul primitive: C[batch, M, N] = A[batch, M, K] B[batch, K, N] (+ bias[N]) (+ C),
-/// optionally scaled per column of C (int8 dequantisation) and offset by a zero point of A.
+/// Everything that makes a matmul primitive: C[batch, M, N] = activation(A[batch, M, K] B[batch, K, N] (+ bias[N]) (+ C)).
 struct MatmulShape: Hashable {
     var batch: Int
     /// M; 0 with `runtimeRows`, where each call gives it.
@@ -61,13 +60,6 @@ struct MatmulShape: Hashable {
     var bias: Bool
     /// Adds the product to C's values instead of replacing them (a sum post-op).
     var accumulate: Bool
-    /// Multiplies each column n of the product by a scale given at run time (output scales, mask over N).
-    var columnScales: Bool = false
-    /// Subtracts a zero point given at run time from every A value (int8 activations).
-    var sourceZeroPoint: Bool = false
-    /// Multiplies row m of the (scaled) product by a value given at run time, then adds the bias (binary
-    /// post-ops on [M, 1] and [1, N] tensors; the bias is then not the primitive's own bias argument).
-    var rowScalesThenBias: Bool = false
     /// An activation applied to the result last (an eltwise post-op), when oneDNN has it.
     var activation: OnednnActivation? = nil
     /// Threads the primitive is made for and runs on.
@@ -94,12 +86,12 @@ struct MatmulShape: Hashable {
         return desc
     }
 
-    /// A dense f32 descriptor of `dims` padded with leading ones to the matmul's rank.
-    fileprivate func vectorDescriptor(rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
+    /// bias [1, N] (with a leading one for batched products).
+    fileprivate func biasDescriptor() throws -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
-        var dims: [dnnl_dim_t] = batch == 1 ? [dnnl_dim_t(rows), dnnl_dim_t(columns)] : [1, dnnl_dim_t(rows), dnnl_dim_t(columns)]
+        var dims: [dnnl_dim_t] = batch == 1 ? [1, dnnl_dim_t(n)] : [1, 1, dnnl_dim_t(n)]
         try check(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), &dims, dnnl_f32, batch == 1 ? dnnl_ab : dnnl_abc),
-                  "memory descriptor")
+                  "bias descriptor")
         return desc
     }
 }
@@ -107,20 +99,59 @@ struct MatmulShape: Hashable {
 /// A primitive the engine caches; shared between threads, which only execute it.
 protocol OnednnPrimitive: AnyObject, Sendable {}
 
-/// A matmul primitive with the descriptors of its operands and the scratchpad it needs.
-final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
-    let shape: MatmulShape
+/// A created primitive with what running it takes: the scratchpad it needs and the implementation oneDNN chose.
+struct CreatedPrimitive {
     let primitive: dnnl_primitive_t
-    let a: dnnl_memory_desc_t
-    let b: dnnl_memory_desc_t
-    let c: dnnl_memory_desc_t
-    let bias: dnnl_memory_desc_t?
-    let rowVector: dnnl_memory_desc_t?
-    let columnVector: dnnl_memory_desc_t?
     let scratchpad: dnnl_memory_desc_t
     let scratchpadBytes: Int
     /// oneDNN's name for the implementation it chose (e.g. "brg:avx512_core_vnni").
     let implementation: String
+
+    /// The primitive of `primitiveDesc` (which stays the caller's to destroy).
+    init(_ primitiveDesc: dnnl_primitive_desc_t, what: String) throws {
+        var name: UnsafePointer<CChar>?
+        dnnl_primitive_desc_query(primitiveDesc, dnnl_query_impl_info_str, 0, &name)
+        implementation = name.map { String(cString: $0) } ?? "unknown"
+        scratchpad = dnnl_primitive_desc_query_md(primitiveDesc, dnnl_query_scratchpad_md, 0).pointee
+        var scratchpadDesc = scratchpad
+        scratchpadBytes = dnnl_memory_desc_get_size(&scratchpadDesc)
+        var primitive: dnnl_primitive_t?
+        try check(dnnl_primitive_create(&primitive, primitiveDesc), what + " primitive")
+        self.primitive = primitive!
+    }
+
+    /// Attributes for our primitives: the scratchpad comes from the caller's workspace (so concurrent calls never
+    /// share one), and `postOps`, when given, fills in the post-ops.
+    static func attributes(postOps: ((dnnl_post_ops_t) throws -> Void)? = nil) throws -> dnnl_primitive_attr_t {
+        var attributes: dnnl_primitive_attr_t?
+        try check(dnnl_primitive_attr_create(&attributes), "attributes")
+        do {
+            try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
+            if let postOps {
+                var ops: dnnl_post_ops_t?
+                try check(dnnl_post_ops_create(&ops), "post-ops")
+                defer { dnnl_post_ops_destroy(ops) }
+                try postOps(ops!)
+                try check(dnnl_primitive_attr_set_post_ops(attributes, ops), "set post-ops")
+            }
+        } catch {
+            dnnl_primitive_attr_destroy(attributes)
+            throw error
+        }
+        return attributes!
+    }
+}
+
+/// A matmul primitive with the descriptors of its operands.
+final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
+    let shape: MatmulShape
+    let created: CreatedPrimitive
+    let a: dnnl_memory_desc_t
+    let b: dnnl_memory_desc_t
+    let c: dnnl_memory_desc_t
+    let bias: dnnl_memory_desc_t?
+
+    var implementation: String { created.implementation }
 
     init(shape: MatmulShape, engine: dnnl_engine_t) throws {
         self.shape = shape
@@ -128,36 +159,15 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
         a = try shape.descriptor(shape.a, rows: rows, columns: shape.k)
         b = try shape.descriptor(shape.b, rows: shape.k, columns: shape.n)
         c = try shape.descriptor(shape.c, rows: rows, columns: shape.n)
-        let ownBias = shape.bias && !shape.rowScalesThenBias
-        bias = ownBias ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
-        rowVector = shape.rowScalesThenBias ? try shape.vectorDescriptor(rows: shape.m, columns: 1) : nil
-        columnVector = shape.rowScalesThenBias && shape.bias ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
-
-        var attributes: dnnl_primitive_attr_t?
-        try check(dnnl_primitive_attr_create(&attributes), "attributes")
+        bias = shape.bias ? try shape.biasDescriptor() : nil
+        let attributes = try CreatedPrimitive.attributes { postOps in
+            if shape.accumulate { try check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op") }
+            if let activation = shape.activation {
+                try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_alg_kind_t(activation.algorithm), activation.alpha, 0),
+                          "activation post-op")
+            }
+        }
         defer { dnnl_primitive_attr_destroy(attributes) }
-        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
-        if shape.columnScales {
-            try check(dnnl_primitive_attr_set_output_scales(attributes, 1, 1 << (shape.batch == 1 ? 1 : 2), [unispeech_dnnl_runtime_f32()]),
-                      "output scales")
-        }
-        if shape.sourceZeroPoint {
-            try check(dnnl_primitive_attr_set_zero_points(attributes, DNNL_ARG_SRC, 1, 0, [unispeech_dnnl_runtime_s32()]), "zero points")
-        }
-        var postOps: dnnl_post_ops_t?
-        try check(dnnl_post_ops_create(&postOps), "post-ops")
-        defer { dnnl_post_ops_destroy(postOps) }
-        if shape.accumulate { try check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op") }
-        if var rowVector {
-            try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &rowVector), "row scale post-op")
-            if var columnVector { try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_add, &columnVector), "bias post-op") }
-        }
-        if let activation = shape.activation {
-            try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_alg_kind_t(activation.algorithm), activation.alpha, 0),
-                      "activation post-op")
-        }
-        try check(dnnl_primitive_attr_set_post_ops(attributes, postOps), "set post-ops")
-
         var desc = dnnl_matmul_desc_t()
         var (a, b, c) = (self.a, self.b, self.c)
         if var bias {
@@ -169,18 +179,10 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
         try check(dnnl_primitive_desc_create(&primitiveDesc, &desc, attributes, engine, nil),
                   "matmul \(shape.batch)x\(shape.m)x\(shape.k)x\(shape.n)")
         defer { dnnl_primitive_desc_destroy(primitiveDesc) }
-        var name: UnsafePointer<CChar>?
-        dnnl_primitive_desc_query(primitiveDesc, dnnl_query_impl_info_str, 0, &name)
-        implementation = name.map { String(cString: $0) } ?? "unknown"
-        scratchpad = dnnl_primitive_desc_query_md(primitiveDesc, dnnl_query_scratchpad_md, 0).pointee
-        var scratchpadDesc = scratchpad
-        scratchpadBytes = dnnl_memory_desc_get_size(&scratchpadDesc)
-        var primitive: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&primitive, primitiveDesc), "matmul primitive")
-        self.primitive = primitive!
+        created = try CreatedPrimitive(primitiveDesc!, what: "matmul")
     }
 
-    deinit { dnnl_primitive_destroy(primitive) }
+    deinit { dnnl_primitive_destroy(created.primitive) }
 }
 
 /// oneDNN's CPU engine and the primitives made on it, the least recently used evicted past `capacity`.
@@ -261,6 +263,38 @@ final class OnednnStream {
     deinit { dnnl_stream_destroy(stream) }
 }
 
+/// The memory objects and arguments of one primitive execution, released afterwards.
+struct OnednnCall: ~Copyable {
+    private let engine: dnnl_engine_t
+    private var memories: [dnnl_memory_t] = []
+    private var arguments: [dnnl_exec_arg_t] = []
+
+    init(engine: dnnl_engine_t) { self.engine = engine }
+
+    deinit { for memory in memories { dnnl_memory_destroy(memory) } }
+
+    /// Passes `handle`, laid out as `desc`, as `argument`.
+    mutating func add(_ argument: Int32, _ desc: dnnl_memory_desc_t, _ handle: UnsafeRawPointer) throws {
+        var desc = desc
+        var memory: dnnl_memory_t?
+        try check(dnnl_memory_create(&memory, &desc, engine, UnsafeMutableRawPointer(mutating: handle)), "memory")
+        memories.append(memory!)
+        arguments.append(dnnl_exec_arg_t(arg: argument, memory: memory))
+    }
+
+    /// Runs `primitive` with these arguments and its scratchpad from `context`'s workspace, on `threads` threads,
+    /// and waits for it.
+    mutating func run(_ primitive: CreatedPrimitive, threads: Int, context: KernelContext, what: String) throws {
+        if primitive.scratchpadBytes > 0 {
+            try add(DNNL_ARG_SCRATCHPAD, primitive.scratchpad,
+                    context.workspace.bytes(KernelContext.scratchpadSlot, count: primitive.scratchpadBytes))
+        }
+        omp_set_num_threads(Int32(threads))
+        try check(dnnl_primitive_execute(primitive.primitive, context.stream.stream, Int32(arguments.count), arguments), what)
+        try check(dnnl_stream_wait(context.stream.stream), "stream wait")
+    }
+}
+
 /// Run-time operands of one matmul execution.
 struct MatmulOperands {
     /// M, for a primitive made with run-time rows.
@@ -270,12 +304,6 @@ struct MatmulOperands {
     var c: UnsafeMutableRawPointer
     /// [N] f32, when the shape has a bias.
     var bias: UnsafePointer<Float>? = nil
-    /// [N] f32, when the shape has column scales.
-    var columnScales: UnsafePointer<Float>? = nil
-    /// The zero point of A, when the shape has one.
-    var sourceZeroPoint: Int32 = 0
-    /// [M] f32, when the shape scales rows.
-    var rowScales: UnsafePointer<Float>? = nil
 }
 
 extension KernelContext {
@@ -283,48 +311,15 @@ extension KernelContext {
 
     /// Runs `primitive` on `operands` on this context's stream with the primitive's thread count.
     func execute(_ primitive: MatmulPrimitive, _ operands: MatmulOperands) throws {
-        let shape = primitive.shape, engine = self.engine.onednn.engine
-        var memories: [dnnl_memory_t] = []
-        defer { for memory in memories { dnnl_memory_destroy(memory) } }
-        var arguments: [dnnl_exec_arg_t] = []
-        func add(_ argument: Int32, _ desc: dnnl_memory_desc_t, _ handle: UnsafeRawPointer?) throws {
-            guard let handle else { preconditionFailure("matmul operand \(argument) missing for its shape") }
-            var desc = desc
-            var memory: dnnl_memory_t?
-            try check(dnnl_memory_create(&memory, &desc, engine, UnsafeMutableRawPointer(mutating: handle)), "memory")
-            memories.append(memory!)
-            arguments.append(dnnl_exec_arg_t(arg: argument, memory: memory))
-        }
-        func vector(_ count: Int, _ type: dnnl_data_type_t) throws -> dnnl_memory_desc_t {
-            var desc = dnnl_memory_desc_t()
-            var dims: [dnnl_dim_t] = [dnnl_dim_t(count)]
-            try check(dnnl_memory_desc_init_by_tag(&desc, 1, &dims, type, dnnl_a), "vector descriptor")
-            return desc
-        }
+        let shape = primitive.shape
+        var call = OnednnCall(engine: engine.onednn.engine)
         let (a, c) = shape.runtimeRows
             ? (try shape.descriptor(shape.a, rows: operands.m, columns: shape.k), try shape.descriptor(shape.c, rows: operands.m, columns: shape.n))
             : (primitive.a, primitive.c)
-        try add(DNNL_ARG_SRC, a, operands.a)
-        try add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
-        try add(DNNL_ARG_DST, c, UnsafeRawPointer(operands.c))
-        if let desc = primitive.bias { try add(DNNL_ARG_BIAS, desc, operands.bias) }
-        if shape.columnScales { try add(DNNL_ARG_ATTR_OUTPUT_SCALES, try vector(shape.n, dnnl_f32), operands.columnScales) }
-        var zeroPoint = operands.sourceZeroPoint
-        try withUnsafePointer(to: &zeroPoint) { zero in
-            if shape.sourceZeroPoint { try add(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, try vector(1, dnnl_s32), zero) }
-            if let desc = primitive.rowVector {
-                let first = shape.accumulate ? 1 : 0  // the sum post-op comes first
-                try add(unispeech_dnnl_post_op_argument(Int32(first)) | DNNL_ARG_SRC_1, desc, operands.rowScales)
-                if let desc = primitive.columnVector {
-                    try add(unispeech_dnnl_post_op_argument(Int32(first + 1)) | DNNL_ARG_SRC_1, desc, operands.bias)
-                }
-            }
-            if primitive.scratchpadBytes > 0 {
-                try add(DNNL_ARG_SCRATCHPAD, primitive.scratchpad, workspace.bytes(Self.scratchpadSlot, count: primitive.scratchpadBytes))
-            }
-            omp_set_num_threads(Int32(shape.threads))
-            try check(dnnl_primitive_execute(primitive.primitive, stream.stream, Int32(arguments.count), arguments), "matmul")
-            try check(dnnl_stream_wait(stream.stream), "stream wait")
-        }
+        try call.add(DNNL_ARG_SRC, a, operands.a)
+        try call.add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
+        try call.add(DNNL_ARG_DST, c, UnsafeRawPointer(operands.c))
+        if let desc = primitive.bias, let bias = operands.bias { try call.add(DNNL_ARG_BIAS, desc, bias) }
+        try call.run(primitive.created, threads: shape.threads, context: self, what: "matmul")
     }
 }

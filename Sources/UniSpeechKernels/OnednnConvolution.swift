@@ -21,16 +21,15 @@ struct ConvolutionShape: Hashable {
 /// A oneDNN convolution primitive, the layouts of its operands and the scratchpad it needs.
 final class ConvolutionPrimitive: OnednnPrimitive, @unchecked Sendable {
     let shape: ConvolutionShape
-    let primitive: dnnl_primitive_t
+    let created: CreatedPrimitive
     let source: dnnl_memory_desc_t
     /// The weights layout the primitive chose (weights are reordered into it once, `ConvWeights.onednnWeights`).
     let weights: dnnl_memory_desc_t
     let bias: dnnl_memory_desc_t?
     let destination: dnnl_memory_desc_t
-    let scratchpad: dnnl_memory_desc_t
-    let scratchpadBytes: Int
+
     /// oneDNN's name for the implementation it chose (e.g. "brgconv:avx512_core").
-    let implementation: String
+    var implementation: String { created.implementation }
 
     /// True when oneDNN runs this convolution with its brgemm kernels (AVX-512): measured faster than im2col with
     /// a matmul there, while its AVX2 convolutions are several times slower than im2col (benchmarks/PROBES.md).
@@ -50,10 +49,8 @@ final class ConvolutionPrimitive: OnednnPrimitive, @unchecked Sendable {
             ? desc([shape.groups, shape.outChannels / shape.groups, shape.inChannels / shape.groups, shape.kernel], dnnl_format_tag_any)
             : desc([shape.outChannels, shape.inChannels, shape.kernel], dnnl_format_tag_any)
         let bias = shape.bias ? try desc([shape.outChannels], dnnl_a) : nil
-        var attributes: dnnl_primitive_attr_t?
-        try check(dnnl_primitive_attr_create(&attributes), "attributes")
+        let attributes = try CreatedPrimitive.attributes()
         defer { dnnl_primitive_attr_destroy(attributes) }
-        try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
         var convolution = dnnl_convolution_desc_t()
         var strides: [dnnl_dim_t] = [dnnl_dim_t(shape.stride)], padding: [dnnl_dim_t] = [dnnl_dim_t(shape.padding)]
         if var biasDesc = bias {
@@ -69,22 +66,14 @@ final class ConvolutionPrimitive: OnednnPrimitive, @unchecked Sendable {
         try check(dnnl_primitive_desc_create(&primitiveDesc, &convolution, attributes, engine, nil),
                   "convolution \(shape.length)x\(shape.inChannels) -> \(shape.outChannels), kernel \(shape.kernel), \(shape.groups) groups")
         defer { dnnl_primitive_desc_destroy(primitiveDesc) }
-        var name: UnsafePointer<CChar>?
-        dnnl_primitive_desc_query(primitiveDesc, dnnl_query_impl_info_str, 0, &name)
-        implementation = name.map { String(cString: $0) } ?? "unknown"
         self.weights = dnnl_primitive_desc_query_md(primitiveDesc, dnnl_query_weights_md, 0).pointee
         self.source = source
         self.destination = destination
         self.bias = bias
-        scratchpad = dnnl_primitive_desc_query_md(primitiveDesc, dnnl_query_scratchpad_md, 0).pointee
-        var scratchpadDesc = scratchpad
-        scratchpadBytes = dnnl_memory_desc_get_size(&scratchpadDesc)
-        var primitive: dnnl_primitive_t?
-        try check(dnnl_primitive_create(&primitive, primitiveDesc), "convolution primitive")
-        self.primitive = primitive!
+        created = try CreatedPrimitive(primitiveDesc!, what: "convolution")
     }
 
-    deinit { dnnl_primitive_destroy(primitive) }
+    deinit { dnnl_primitive_destroy(created.primitive) }
 }
 
 /// One set of conv weights reordered into the layouts oneDNN's convolutions asked for, made on first use.
@@ -175,26 +164,11 @@ extension KernelContext {
     /// Runs a convolution primitive on this context's stream with its thread count.
     private func execute(_ primitive: ConvolutionPrimitive, source: UnsafeRawPointer, weights: UnsafeRawPointer,
                          bias: UnsafePointer<Float>?, destination: UnsafeMutablePointer<Float>) throws {
-        let engine = self.engine.onednn.engine
-        var memories: [dnnl_memory_t] = []
-        defer { for memory in memories { dnnl_memory_destroy(memory) } }
-        var arguments: [dnnl_exec_arg_t] = []
-        func add(_ argument: Int32, _ desc: dnnl_memory_desc_t, _ handle: UnsafeRawPointer) throws {
-            var desc = desc
-            var memory: dnnl_memory_t?
-            try check(dnnl_memory_create(&memory, &desc, engine, UnsafeMutableRawPointer(mutating: handle)), "memory")
-            memories.append(memory!)
-            arguments.append(dnnl_exec_arg_t(arg: argument, memory: memory))
-        }
-        try add(DNNL_ARG_SRC, primitive.source, source)
-        try add(DNNL_ARG_WEIGHTS, primitive.weights, weights)
-        try add(DNNL_ARG_DST, primitive.destination, UnsafeRawPointer(destination))
-        if let desc = primitive.bias, let bias { try add(DNNL_ARG_BIAS, desc, bias) }
-        if primitive.scratchpadBytes > 0 {
-            try add(DNNL_ARG_SCRATCHPAD, primitive.scratchpad, workspace.bytes(Self.scratchpadSlot, count: primitive.scratchpadBytes))
-        }
-        omp_set_num_threads(Int32(primitive.shape.threads))
-        try check(dnnl_primitive_execute(primitive.primitive, stream.stream, Int32(arguments.count), arguments), "convolution")
-        try check(dnnl_stream_wait(stream.stream), "stream wait")
+        var call = OnednnCall(engine: engine.onednn.engine)
+        try call.add(DNNL_ARG_SRC, primitive.source, source)
+        try call.add(DNNL_ARG_WEIGHTS, primitive.weights, weights)
+        try call.add(DNNL_ARG_DST, primitive.destination, UnsafeRawPointer(destination))
+        if let desc = primitive.bias, let bias { try call.add(DNNL_ARG_BIAS, desc, bias) }
+        try call.run(primitive.created, threads: primitive.shape.threads, context: self, what: "convolution")
     }
 }

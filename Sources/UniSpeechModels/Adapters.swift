@@ -37,17 +37,21 @@ struct ConvAdapter {
 
     static let slots = (projected: WorkspaceSlot("conv-adapter.projected"), doubled: WorkspaceSlot("conv-adapter.doubled"),
                         buffers: [WorkspaceSlot("conv-adapter.a"), WorkspaceSlot("conv-adapter.b")])
+    /// transformers' module paths: the adapter, its projection's norm, each conv layer.
+    static let path = "adapter"
+    static let projectionNormPath = path + ".proj_layer_norm"
+    static func layerPath(_ index: Int) -> String { path + ".layers.\(index)" }
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         let hidden = config.hiddenSize, width = config.adapterOutputSize
         self.width = width
         projection = width == hidden ? nil : (
-            try weights.linear("adapter.proj", out: width, in: hidden),
-            try weights.norm("adapter.proj_layer_norm", size: width, epsilon: UniSpeechConfig.torchNormEpsilon))
+            try weights.linear(Self.path + ".proj", out: width, in: hidden),
+            try weights.norm(Self.projectionNormPath, size: width, epsilon: UniSpeechConfig.torchNormEpsilon))
         let geometry = ConvGeometry(kernel: config.adapterKernelSize, stride: config.adapterStride, padding: 1)
         var layers: [WindowedConv] = []
         for index in 0..<config.numAdapterLayers {
-            layers.append(WindowedConv(linear: try weights.convWindows("adapter.layers.\(index).conv", inChannels: width,
+            layers.append(WindowedConv(linear: try weights.convWindows(Self.layerPath(index) + ".conv", inChannels: width,
                                                                        outChannels: 2 * width, kernel: geometry.kernel),
                                        geometry: geometry))
         }
@@ -57,16 +61,17 @@ struct ConvAdapter {
     /// Frames out for `frames` frames in (each layer's conv formula).
     func outputLength(_ frames: Int) -> Int { layers.reduce(frames) { $1.outputLength($0) } }
 
-    /// The adapted states [B * T', O] of the encoder output x[B * T, H], and T'.
-    func callAsFunction(_ x: Matrix, batch: Int, context: KernelContext) throws -> (states: [Float], frames: Int) {
+    /// The adapted states [B * T', O] of the encoder output x[B * T, H], and T'; each stage reported to `tap`.
+    func callAsFunction(_ x: Matrix, batch: Int, context: KernelContext, tap: StageTap? = nil) throws -> (states: [Float], frames: Int) {
         var h = x  // [B * T, O]
         if let projection {
             let projected = context.buffer(Self.slots.projected, rows: x.rows, columns: width)
             try context.linear(x, projection.linear, into: projected)  // [B * T, O]
             context.layerNorm(projected, projection.norm)
+            try tap?(Self.projectionNormPath, projected)
             h = projected.readOnly
         }
-        var frames = x.rows / batch
+        var frames = x.rows / batch, realFrames = tap?.frameLengths ?? []
         for (index, layer) in layers.enumerated() {
             let outFrames = layer.outputLength(frames)
             guard outFrames > 0 else { throw ModelError.noFramesLeft(stage: "conv adapter's layers", frames: x.rows / batch) }
@@ -74,6 +79,10 @@ struct ConvAdapter {
             try layer(h, batch: batch, into: doubled, context: context)
             let gated = context.buffer(Self.slots.buffers[index % 2], rows: batch * outFrames, columns: width)  // [B * T', O]
             context.glu(doubled.readOnly, into: gated)
+            if let tap {
+                realFrames = realFrames.map(layer.outputLength)
+                try tap(Self.layerPath(index), gated, realRows: realFrames)
+            }
             h = gated.readOnly
             frames = outFrames
         }

@@ -77,6 +77,8 @@ struct FeedForward {
 /// One transformer layer; post-LN (UniSpeechEncoderLayer) or pre-LN (UniSpeechEncoderLayerStableLayerNorm, with
 /// an MMS attention adapter at its end when the config asks for one).
 struct EncoderLayer {
+    /// transformers' module path, e.g. `encoder.layers.0`.
+    let path: String
     let attention: SelfAttention
     let attentionNorm: NormWeights
     let feedForward: FeedForward
@@ -88,6 +90,7 @@ struct EncoderLayer {
 
     init(config: UniSpeechConfig, index: Int, weights: WeightLoader) throws {
         let prefix = "encoder.layers.\(index)"
+        path = prefix
         attention = try SelfAttention(config: config, prefix: prefix + ".attention", weights: weights)
         attentionNorm = try weights.norm(prefix + ".layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
         feedForward = try FeedForward(config: config, prefix: prefix + ".feed_forward", weights: weights)
@@ -130,10 +133,12 @@ struct Encoder {
     let relativePosition: RelativePositionEmbedding?
 
     static let hidden = WorkspaceSlot("encoder.hidden")
+    /// transformers' module path of the encoder's LayerNorm.
+    static let normPath = "encoder.layer_norm"
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         positionalEmbedding = try PositionalConvEmbedding(config: config, weights: weights)
-        norm = try weights.norm("encoder.layer_norm", size: config.hiddenSize, epsilon: config.layerNormEps)
+        norm = try weights.norm(Self.normPath, size: config.hiddenSize, epsilon: config.layerNormEps)
         relativePosition = config.family == .wavlm ? try RelativePositionEmbedding(config: config, weights: weights) : nil
         var layers: [EncoderLayer] = []
         for index in 0..<config.numHiddenLayers { layers.append(try EncoderLayer(config: config, index: index, weights: weights)) }
@@ -144,26 +149,35 @@ struct Encoder {
     /// The last hidden state of projected features x[B * T, H], left in the context's workspace (valid until the
     /// next forward), and the hidden states transformers records (the first layer's input, then each layer's
     /// output) when `recordHiddenStates`. `frameLengths` masks padded frames (zeroed before the positional
-    /// embedding, ignored as keys) when given.
+    /// embedding, ignored as keys) when given. Each stage's output goes to `tap` before it is used or recorded.
     func callAsFunction(_ x: Matrix, batch: Int, frameLengths: [Int]?, recordHiddenStates: Bool,
-                        context: KernelContext) throws -> (last: MutableMatrix, hiddenStates: [[Float]]) {
+                        context: KernelContext, tap: StageTap? = nil) throws -> (last: MutableMatrix, hiddenStates: [[Float]]) {
         let frames = x.rows / batch
         let h = context.buffer(Self.hidden, rows: x.rows, columns: x.columns)  // [B * T, H]
         h.copy(from: x)
         for b in 0..<batch {
             let item = h.rows((b * frames)..<((b + 1) * frames))  // [T, H]
             if let frameLengths, frameLengths[b] < frames { item.rows(frameLengths[b]..<frames).fill(0) }
-            try positionalEmbedding.addEmbeddings(to: item, context: context)
+            try positionalEmbedding.addEmbeddings(to: item, context: context, observe: tap.map { tap in
+                { try tap(PositionalConvEmbedding.path, $0, items: b..<(b + 1)) }
+            })
         }
-        if !stableLayerNorm { context.layerNorm(h, norm) }
+        if !stableLayerNorm {
+            context.layerNorm(h, norm)
+            try tap?(Self.normPath, h)
+        }
         let keyLengths = frameLengths ?? Array(repeating: frames, count: batch)
         let positionBias = relativePosition?.diagonals(frames: frames)  // [heads][2T - 1]
         var recorded: [[Float]] = recordHiddenStates ? [h.array()] : []
         for layer in layers {
             try layer(h, batch: batch, keyLengths: keyLengths, positionBias: positionBias, context: context)
+            try tap?(layer.path, h)
             if recordHiddenStates { recorded.append(h.array()) }
         }
-        if stableLayerNorm { context.layerNorm(h, norm) }
+        if stableLayerNorm {
+            context.layerNorm(h, norm)
+            try tap?(Self.normPath, h)
+        }
         return (h, recorded)
     }
 }

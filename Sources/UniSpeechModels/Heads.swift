@@ -6,15 +6,26 @@ import UniSpeechKernels
 struct CTCHead {
     let projection: LinearWeights
 
+    /// transformers' module path.
+    static let path = "lm_head"
+
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
-        projection = try weights.linear("lm_head", out: config.vocabSize,
+        projection = try weights.linear(Self.path, out: config.vocabSize,
                                         in: config.hasConvAdapter ? config.adapterOutputSize : config.hiddenSize)
     }
 
-    /// logits[rows, vocab] of hidden[rows, W].
-    func callAsFunction(_ hidden: [Float], rows: Int, context: KernelContext) throws -> [Float] {
-        try context.linear(hidden, rows: rows, projection)
+    /// logits[rows, vocab] of hidden[rows, W], reported to `tap` with `realRows` real rows per item.
+    func callAsFunction(_ hidden: [Float], rows: Int, context: KernelContext, tap: StageTap? = nil, realRows: [Int]) throws -> [Float] {
+        var logits = try context.linear(hidden, rows: rows, projection)  // [rows, vocab]
+        try tap?(Self.path, &logits, columns: projection.outFeatures, realRows: realRows)
+        return logits
     }
+}
+
+/// transformers' module paths of the classifier heads' layers, each also the prefix of its weights.
+enum HeadModulePath {
+    static let projector = "projector"
+    static let classifier = "classifier"
 }
 
 /// `layer_weights` (use_weighted_layer_sum): the classifier heads read the softmax-weighted sum of the hidden states
@@ -47,16 +58,18 @@ struct ClassificationHead {
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         layerSum = try LayerSum(config: config, weights: weights)
-        projector = try weights.linear("projector", out: config.classifierProjSize, in: config.hiddenSize)
-        classifier = try weights.linear("classifier", out: config.numLabels, in: config.classifierProjSize)
+        projector = try weights.linear(HeadModulePath.projector, out: config.classifierProjSize, in: config.hiddenSize)
+        classifier = try weights.linear(HeadModulePath.classifier, out: config.numLabels, in: config.classifierProjSize)
     }
 
     /// logits[B, labels]. `hiddenStates` are the encoder's recorded states (used with the weighted sum),
     /// `frameLengths` the frames to pool per item (nil: all frames, as transformers without an attention mask).
+    /// Each layer's output goes to `tap`.
     func callAsFunction(last: [Float], hiddenStates: [[Float]], batch: Int, frames: Int, frameLengths: [Int]?,
-                        context: KernelContext) throws -> [Float] {
+                        context: KernelContext, tap: StageTap? = nil) throws -> [Float] {
         let hidden = layerSum?(hiddenStates) ?? last  // [B * T, H]
-        let projected = try context.linear(hidden, rows: batch * frames, projector)  // [B * T, P]
+        var projected = try context.linear(hidden, rows: batch * frames, projector)  // [B * T, P]
+        try tap?(HeadModulePath.projector, &projected, columns: projector.outFeatures)
         let width = projector.outFeatures
         var pooled = [Float](repeating: 0, count: batch * width)  // [B, P]
         for b in 0..<batch {
@@ -66,7 +79,9 @@ struct ClassificationHead {
             }
             for c in 0..<width { pooled[b * width + c] /= Float(count) }
         }
-        return try context.linear(pooled, rows: batch, classifier)  // [B, labels]
+        var logits = try context.linear(pooled, rows: batch, classifier)  // [B, labels]
+        try tap?(HeadModulePath.classifier, &logits, columns: classifier.outFeatures, onePerItem: true)
+        return logits
     }
 }
 
@@ -78,12 +93,14 @@ struct FrameClassificationHead {
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         layerSum = try LayerSum(config: config, weights: weights)
-        classifier = try weights.linear("classifier", out: config.numLabels, in: config.hiddenSize)
+        classifier = try weights.linear(HeadModulePath.classifier, out: config.numLabels, in: config.hiddenSize)
     }
 
-    /// logits[B * T, labels].
-    func callAsFunction(last: [Float], hiddenStates: [[Float]], rows: Int, context: KernelContext) throws -> [Float] {
-        try context.linear(layerSum?(hiddenStates) ?? last, rows: rows, classifier)
+    /// logits[B * T, labels], reported to `tap`.
+    func callAsFunction(last: [Float], hiddenStates: [[Float]], rows: Int, context: KernelContext, tap: StageTap? = nil) throws -> [Float] {
+        var logits = try context.linear(layerSum?(hiddenStates) ?? last, rows: rows, classifier)  // [B * T, labels]
+        try tap?(HeadModulePath.classifier, &logits, columns: classifier.outFeatures)
+        return logits
     }
 }
 
@@ -102,18 +119,22 @@ struct PretrainingHead {
     /// Wav2Vec2: `project_hid` maps the hidden states; UniSpeech: it follows `project_q`.
     let projectsHiddenStates: Bool
 
+    /// transformers' module paths.
+    static let paths = (quantizer: "quantizer", projectQ: "project_q", projectHid: "project_hid")
+
     /// The head of `config` on last hidden states `statesWidth` wide.
     init(config: UniSpeechConfig, statesWidth: Int, weights: WeightLoader) throws {
         groups = config.numCodevectorGroups
         perGroup = config.numCodevectorsPerGroup
         let convChannels = config.convDim[config.convDim.count - 1]
-        codevectors = try weights.floats("quantizer.codevectors", shape: [1, groups * perGroup, config.codevectorDim / groups])
-        weightProjection = try weights.linear("quantizer.weight_proj", out: groups * perGroup, in: convChannels)
-        projectQ = try weights.linear("project_q", out: config.projCodevectorDim, in: config.codevectorDim)
+        codevectors = try weights.floats(Self.paths.quantizer + ".codevectors",
+                                         shape: [1, groups * perGroup, config.codevectorDim / groups])
+        weightProjection = try weights.linear(Self.paths.quantizer + ".weight_proj", out: groups * perGroup, in: convChannels)
+        projectQ = try weights.linear(Self.paths.projectQ, out: config.projCodevectorDim, in: config.codevectorDim)
         projectsHiddenStates = config.family == .wav2vec2
         projectHidden = projectsHiddenStates
-            ? try weights.linear("project_hid", out: config.projCodevectorDim, in: statesWidth)
-            : try weights.linear("project_hid", out: config.hiddenSize, in: config.projCodevectorDim)
+            ? try weights.linear(Self.paths.projectHid, out: config.projCodevectorDim, in: statesWidth)
+            : try weights.linear(Self.paths.projectHid, out: config.hiddenSize, in: config.projCodevectorDim)
     }
 
     /// The chosen codevector of every (row, group) of extract features[rows, C]: the argmax of `weight_proj`'s logits
@@ -123,14 +144,19 @@ struct PretrainingHead {
         return (0..<(rows * groups)).map { HeadDecoding.argmax(logits, in: ($0 * perGroup)..<(($0 + 1) * perGroup)) }
     }
 
-    /// projected_states of the last hidden state [stateRows, W]: project_hid's output (Wav2Vec2) or the states.
-    func projectedStates(_ states: [Float], rows: Int, context: KernelContext) throws -> [Float] {
-        projectsHiddenStates ? try context.linear(states, rows: rows, projectHidden) : states
+    /// projected_states of the last hidden state [stateRows, W]: project_hid's output (Wav2Vec2, reported to `tap`
+    /// with `realRows` real rows per item) or the states.
+    func projectedStates(_ states: [Float], rows: Int, context: KernelContext, tap: StageTap? = nil, realRows: [Int]) throws -> [Float] {
+        guard projectsHiddenStates else { return states }
+        var projected = try context.linear(states, rows: rows, projectHidden)  // [rows, P]
+        try tap?(Self.paths.projectHid, &projected, columns: projectHidden.outFeatures, realRows: realRows)
+        return projected
     }
 
     /// (projected quantized states[rows, P or H], codevector perplexity) of extract features[rows, C]; every row
-    /// counts in the perplexity, padded or not, as in transformers.
-    func quantize(extractFeatures: [Float], rows: Int, context: KernelContext) throws -> (projected: [Float], perplexity: Float) {
+    /// counts in the perplexity, padded or not, as in transformers. The codevectors and each projection go to `tap`.
+    func quantize(extractFeatures: [Float], rows: Int, context: KernelContext,
+                  tap: StageTap? = nil) throws -> (projected: [Float], perplexity: Float) {
         let chosen = try codevectorIndices(extractFeatures: extractFeatures, rows: rows, context: context)  // [rows * G]
         let part = codevectors.count / (groups * perGroup)
         var quantized = [Float](repeating: 0, count: rows * groups * part)  // [rows, G * D/G]
@@ -150,7 +176,12 @@ struct PretrainingHead {
             }
             perplexity += Foundation.exp(entropy)
         }
-        let projected = try context.linear(quantized, rows: rows, projectQ)  // [rows, P]
-        return (projectsHiddenStates ? projected : try context.linear(projected, rows: rows, projectHidden), Float(perplexity))
+        try tap?(Self.paths.quantizer, &quantized, columns: groups * part)
+        var projected = try context.linear(quantized, rows: rows, projectQ)  // [rows, P]
+        try tap?(Self.paths.projectQ, &projected, columns: projectQ.outFeatures)
+        guard !projectsHiddenStates else { return (projected, Float(perplexity)) }
+        var states = try context.linear(projected, rows: rows, projectHidden)  // [rows, H]
+        try tap?(Self.paths.projectHid, &states, columns: projectHidden.outFeatures)
+        return (states, Float(perplexity))
     }
 }

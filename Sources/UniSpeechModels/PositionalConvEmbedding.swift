@@ -19,6 +19,8 @@ struct PositionalConvEmbedding {
     let activation: Activation
 
     static let slots = (output: WorkspaceSlot("positional-conv.output"), input: WorkspaceSlot("positional-conv.input"))
+    /// transformers' module path.
+    static let path = "encoder.pos_conv_embed"
 
     init(config: UniSpeechConfig, weights: WeightLoader) throws {
         let hidden = config.hiddenSize, groups = config.numConvPosEmbeddingGroups
@@ -27,11 +29,11 @@ struct PositionalConvEmbedding {
         case (.data2vecAudio, _):
             let kernel = config.convPosKernelSize
             form = .stacked(try (0..<config.numConvPosEmbeddings).map { index in
-                try weights.conv("encoder.pos_conv_embed.layers.\(index).conv", inChannels: hidden, outChannels: hidden,
+                try weights.conv(Self.path + ".layers.\(index).conv", inChannels: hidden, outChannels: hidden,
                                  geometry: ConvGeometry(kernel: kernel, padding: kernel / 2), groups: groups, bias: true)
             }, NormWeights(size: hidden, epsilon: Float(UniSpeechConfig.torchNormEpsilon)))
         case (.hubert, true):
-            let kernel = config.numConvPosEmbeddings, prefix = "encoder.pos_conv_embed.batch_norm"
+            let kernel = config.numConvPosEmbeddings, prefix = Self.path + ".batch_norm"
             let gamma = try weights.floats(prefix + ".weight", shape: [hidden]).array
             let beta = try weights.floats(prefix + ".bias", shape: [hidden]).array
             let mean = try weights.floats(prefix + ".running_mean", shape: [hidden]).array
@@ -39,11 +41,11 @@ struct PositionalConvEmbedding {
             // eval: (x - mean) / sqrt(var + eps) * gamma + beta = x * scale + shift
             let scales = (0..<hidden).map { gamma[$0] / (variance[$0] + Float(UniSpeechConfig.torchNormEpsilon)).squareRoot() }
             form = .batchNormed(scales: scales, shifts: (0..<hidden).map { beta[$0] - mean[$0] * scales[$0] },
-                                conv: try weights.conv("encoder.pos_conv_embed.conv", inChannels: hidden, outChannels: hidden,
+                                conv: try weights.conv(Self.path + ".conv", inChannels: hidden, outChannels: hidden,
                                                        geometry: ConvGeometry(kernel: kernel, padding: kernel / 2), groups: groups,
                                                        bias: true))
         default:
-            let kernel = config.numConvPosEmbeddings, prefix = "encoder.pos_conv_embed.conv"
+            let kernel = config.numConvPosEmbeddings, prefix = Self.path + ".conv"
             let magnitude = try weights.floats(prefix + ".weight_g", shape: [1, 1, kernel]).array
             let direction = try weights.floats(prefix + ".weight_v", shape: [hidden, hidden / groups, kernel])
             form = .weightNormed(ConvWeights(
@@ -53,26 +55,34 @@ struct PositionalConvEmbedding {
         }
     }
 
-    /// Adds the position embeddings of hidden[frames, H] (one batch item) to it.
-    func addEmbeddings(to hidden: MutableMatrix, context: KernelContext) throws {
-        let frames = hidden.rows
+    /// Adds the position embeddings of hidden[frames, H] (one batch item) to it; `observe` sees (and may replace) the
+    /// embeddings before they are added.
+    func addEmbeddings(to hidden: MutableMatrix, context: KernelContext, observe: ((MutableMatrix) throws -> Void)? = nil) throws {
+        let embeddings = try self.embeddings(of: hidden.readOnly, context: context)  // [T, H]
+        try observe?(embeddings)
+        context.add(embeddings.readOnly, into: hidden)
+    }
+
+    /// The position embeddings [frames, H] of hidden[frames, H], in the context's workspace.
+    private func embeddings(of hidden: Matrix, context: KernelContext) throws -> MutableMatrix {
         switch form {
         case let .weightNormed(conv):
-            context.add(try convolved(hidden.readOnly, conv, context: context).readOnly, into: hidden)
+            return try convolved(hidden, conv, context: context)
         case let .batchNormed(scales, shifts, conv):
-            let normed = context.buffer(Self.slots.input, rows: frames, columns: hidden.columns)  // [T, H]
-            normed.copy(from: hidden.readOnly)
+            let normed = context.buffer(Self.slots.input, rows: hidden.rows, columns: hidden.columns)  // [T, H]
+            normed.copy(from: hidden)
             context.scaleAndShiftChannels(normed, scales: scales, shifts: shifts)
-            context.add(try convolved(normed.readOnly, conv, context: context).readOnly, into: hidden)
+            return try convolved(normed.readOnly, conv, context: context)
         case let .stacked(convs, norm):
-            var x = hidden.readOnly  // [T, H]
-            for (index, conv) in convs.enumerated() {
-                let y = try convolved(x, conv, context: context, slot: index % 2 == 0 ? Self.slots.output : Self.slots.input)
+            func layer(_ index: Int, _ x: Matrix) throws -> MutableMatrix {
+                let y = try convolved(x, convs[index], context: context, slot: index % 2 == 0 ? Self.slots.output : Self.slots.input)
                 context.layerNorm(y, norm)
                 context.apply(activation, to: y)
-                x = y.readOnly
+                return y  // [T, H]
             }
-            context.add(x, into: hidden)
+            var y = try layer(0, hidden)  // `validate` has checked num_conv_pos_embeddings >= 1
+            for index in convs.indices.dropFirst() { y = try layer(index, y.readOnly) }
+            return y
         }
     }
 

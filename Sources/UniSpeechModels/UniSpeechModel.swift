@@ -151,14 +151,16 @@ public final class UniSpeechModel: Sendable {
     }
 
     /// Runs the forward pass of `head` on a padded batch; with `hiddenStates` the outputs end with transformers'
-    /// `hidden_states.0 ... hidden_states.N` ([B, T, H] each).
-    public func run(_ batch: InputBatch, head: ModelHead, hiddenStates: Bool = false) throws -> ModelOutput {
+    /// `hidden_states.0 ... hidden_states.N` ([B, T, H] each). `observer` sees every stage's output in graph order
+    /// (`StageOutput`) and may replace it; without one the forward does no extra work.
+    public func run(_ batch: InputBatch, head: ModelHead, hiddenStates: Bool = false, observer: StageObserver? = nil) throws -> ModelOutput {
         guard availableHeads.contains(head) else {
             throw ModelError.headNotAvailable(model: description, head: head.rawValue, available: availableHeads.map(\.rawValue))
         }
         let lengths = try frameLengths(batch)
+        let tap = observer.map { StageTap(observer: $0, head: head, frameLengths: lengths) }
         return try engine.withContext { context in
-            try forward(batch, head: head, lengths: lengths, hiddenStates: hiddenStates, context: context)
+            try forward(batch, head: head, lengths: lengths, hiddenStates: hiddenStates, tap: tap, context: context)
         }
     }
 
@@ -180,7 +182,7 @@ public final class UniSpeechModel: Sendable {
     }
 
     /// The forward pass of a validated batch, every large intermediate in the context's workspace.
-    private func forward(_ batch: InputBatch, head: ModelHead, lengths: [Int], hiddenStates: Bool,
+    private func forward(_ batch: InputBatch, head: ModelHead, lengths: [Int], hiddenStates: Bool, tap: StageTap?,
                          context: KernelContext) throws -> ModelOutput {
         let size = batch.batchSize, padded = batch.paddedLength
         var phases = PhaseClock()
@@ -190,7 +192,8 @@ public final class UniSpeechModel: Sendable {
         let features = context.buffer(Self.slots.features, rows: rows, columns: channels)  // [B * T, C]
         for b in 0..<size {
             _ = try featureEncoder(waveforms.readOnly.rows((b * padded)..<((b + 1) * padded)),
-                                   into: features.rows((b * frames)..<((b + 1) * frames)), context: context)  // [T, C]
+                                   into: features.rows((b * frames)..<((b + 1) * frames)), context: context,
+                                   tap: tap, item: b, realSamples: batch.lengths[b])  // [T, C]
         }
         phases.mark("feature_encoder")
         // transformers derives frame masks from the attention mask; without one every padded frame is attended.
@@ -200,17 +203,20 @@ public final class UniSpeechModel: Sendable {
         let maskedLengths = maskedSamples?.map(config.outputLength(forSamples:))
         let normedFeatures = context.buffer(Self.slots.normedFeatures, rows: rows, columns: channels)  // [B * T, C]
         let projected = context.buffer(Self.slots.projected, rows: rows, columns: hidden)  // [B * T, H]
-        try featureProjection(features.readOnly, into: projected, normed: normedFeatures, context: context)
+        try featureProjection(features.readOnly, into: projected, normed: normedFeatures, context: context, tap: tap)
         let extractFeatures = normedFeatures.array()  // [B * T, C]
         phases.mark("projection")
         let weightedHeads: Set<ModelHead> = [.classification, .frameClassification, .xvector]
         let encoded = try encoder(projected.readOnly, batch: size, frameLengths: maskedLengths,
                                   recordHiddenStates: hiddenStates || (config.useWeightedLayerSum && weightedHeads.contains(head)),
-                                  context: context)
+                                  context: context, tap: tap)
         var last: [Float], lastFrames = frames, lastWidth = hidden  // [B * T', W]: after the conv adapter, if any
+        // Real frames of the last hidden state: transformers' length rule through the adapter.
+        var adaptedLengths = lengths
         if let convAdapter {
-            (last, lastFrames) = try convAdapter(encoded.last.readOnly, batch: size, context: context)
+            (last, lastFrames) = try convAdapter(encoded.last.readOnly, batch: size, context: context, tap: tap)
             lastWidth = convAdapter.width
+            adaptedLengths = batch.lengths.map { min(config.adaptedOutputLength(forSamples: $0), lastFrames) }
         } else {
             last = encoded.last.array()
         }
@@ -224,30 +230,35 @@ public final class UniSpeechModel: Sendable {
                 + (config.family.outputsExtractFeatures
                     ? [NamedTensor(name: OutputName.extractFeatures, shape: [size, frames, channels], values: extractFeatures)] : [])
         case .ctc:
-            let logits = try ctcHead!(last, rows: size * lastFrames, context: context)  // [B * T', vocab]
+            frameLengths = adaptedLengths
+            let logits = try ctcHead!(last, rows: size * lastFrames, context: context, tap: tap,
+                                      realRows: frameLengths)  // [B * T', vocab]
             tensors = [NamedTensor(name: OutputName.logits, shape: [size, lastFrames, config.vocabSize], values: logits)]
-            if convAdapter != nil { frameLengths = batch.lengths.map { min(config.adaptedOutputLength(forSamples: $0), lastFrames) } }
         case .classification:
             let logits = try classificationHead!(last: last, hiddenStates: encoded.hiddenStates, batch: size,
-                                                 frames: frames, frameLengths: maskedLengths, context: context)  // [B, labels]
+                                                 frames: frames, frameLengths: maskedLengths, context: context,
+                                                 tap: tap)  // [B, labels]
             tensors = [NamedTensor(name: OutputName.logits, shape: [size, config.numLabels], values: logits)]
         case .frameClassification:
             let logits = try frameClassificationHead!(last: last, hiddenStates: encoded.hiddenStates, rows: rows,
-                                                      context: context)  // [B * T, labels]
+                                                      context: context, tap: tap)  // [B * T, labels]
             tensors = [NamedTensor(name: OutputName.logits, shape: [size, frames, config.numLabels], values: logits)]
         case .xvector:
             let xvector = xvectorHead!
             let poolingLengths = maskedSamples?.map { xvector.poolingLength(config.adaptedOutputLength(forSamples: $0)) }
+            let readsLast = xvector.layerSum == nil
             let (embeddings, logits) = try xvector(last: last, hiddenStates: encoded.hiddenStates, batch: size,
-                                                   frames: xvector.layerSum == nil ? lastFrames : frames,
-                                                   poolingLengths: poolingLengths, context: context)  // [B, X] each
+                                                   frames: readsLast ? lastFrames : frames, poolingLengths: poolingLengths,
+                                                   context: context, tap: tap,
+                                                   realFrames: readsLast ? adaptedLengths : lengths)  // [B, X] each
             tensors = [NamedTensor(name: OutputName.logits, shape: [size, config.xvectorOutputDim], values: logits),
                        NamedTensor(name: OutputName.embeddings, shape: [size, config.xvectorOutputDim], values: embeddings)]
         case .pretraining:
             if let pretrainingHead {
-                let states = try pretrainingHead.projectedStates(last, rows: size * lastFrames, context: context)  // [B * T', P or W]
+                let states = try pretrainingHead.projectedStates(last, rows: size * lastFrames, context: context, tap: tap,
+                                                                 realRows: adaptedLengths)  // [B * T', P or W]
                 let (quantized, perplexity) = try pretrainingHead.quantize(extractFeatures: extractFeatures, rows: rows,
-                                                                           context: context)  // [B * T, P or H]
+                                                                           context: context, tap: tap)  // [B * T, P or H]
                 tensors = [NamedTensor(name: OutputName.projectedStates, shape: [size, lastFrames, states.count / (size * lastFrames)],
                                        values: states),
                            NamedTensor(name: OutputName.projectedQuantizedStates, shape: [size, frames, quantized.count / rows],

@@ -12,22 +12,25 @@ struct XVectorHead {
     let classifier: LinearWeights
 
     static let slots = (projected: WorkspaceSlot("xvector.projected"), layers: [WorkspaceSlot("xvector.a"), WorkspaceSlot("xvector.b")])
+    /// transformers' module paths of the layers of its own (the projector and classifier: `HeadModulePath`).
+    static let featureExtractorPath = "feature_extractor"
+    static func tdnnPath(_ index: Int) -> String { "tdnn.\(index)" }
 
     /// The head of `config` on last hidden states `statesWidth` wide.
     init(config: UniSpeechConfig, statesWidth: Int, weights: WeightLoader) throws {
         layerSum = try LayerSum(config: config, weights: weights)
-        projector = try weights.linear("projector", out: config.tdnnDim[0], in: layerSum == nil ? statesWidth : config.hiddenSize)
+        projector = try weights.linear(HeadModulePath.projector, out: config.tdnnDim[0], in: layerSum == nil ? statesWidth : config.hiddenSize)
         var tdnn: [WindowedConv] = []
         var inChannels = config.tdnnDim[0]
         for (index, outChannels) in config.tdnnDim.enumerated() {
             let kernel = config.tdnnKernel[index]
-            tdnn.append(WindowedConv(linear: try weights.linear("tdnn.\(index).kernel", out: outChannels, in: kernel * inChannels),
+            tdnn.append(WindowedConv(linear: try weights.linear(Self.tdnnPath(index) + ".kernel", out: outChannels, in: kernel * inChannels),
                                      geometry: ConvGeometry(kernel: kernel, dilation: config.tdnnDilation[index])))
             inChannels = outChannels
         }
         self.tdnn = tdnn
-        featureExtractor = try weights.linear("feature_extractor", out: config.xvectorOutputDim, in: 2 * inChannels)
-        classifier = try weights.linear("classifier", out: config.xvectorOutputDim, in: config.xvectorOutputDim)
+        featureExtractor = try weights.linear(Self.featureExtractorPath, out: config.xvectorOutputDim, in: 2 * inChannels)
+        classifier = try weights.linear(HeadModulePath.classifier, out: config.xvectorOutputDim, in: config.xvectorOutputDim)
     }
 
     /// Frames the TDNN layers leave of `frames`.
@@ -39,9 +42,10 @@ struct XVectorHead {
 
     /// (embeddings[B, X], logits[B, X]) of the last hidden state [B * T, W] or the weighted sum of the recorded
     /// states; `poolingLengths` (per item, from the attention mask; nil: every frame) bound the frames pooled, read
-    /// as a Python slice `[:length]` as transformers does.
+    /// as a Python slice `[:length]` as transformers does. Each layer's output goes to `tap`, with `realFrames` real
+    /// input frames per item.
     func callAsFunction(last: [Float], hiddenStates: [[Float]], batch: Int, frames: Int, poolingLengths: [Int]?,
-                        context: KernelContext) throws -> (embeddings: [Float], logits: [Float]) {
+                        context: KernelContext, tap: StageTap? = nil, realFrames: [Int] = []) throws -> (embeddings: [Float], logits: [Float]) {
         let outFrames = outputLength(frames)
         guard outFrames > 0 else {
             throw ModelError.noFramesLeft(stage: "x-vector head's TDNN layers", frames: frames)
@@ -49,19 +53,27 @@ struct XVectorHead {
         let input = layerSum?(hiddenStates) ?? last  // [B * T, W]
         let projected = context.buffer(Self.slots.projected, rows: batch * frames, columns: projector.outFeatures)
         try input.withMatrix(rows: batch * frames, columns: projector.inFeatures) { try context.linear($0, projector, into: projected) }
+        try tap?(HeadModulePath.projector, projected, realRows: realFrames, ofHead: true)
         var h = projected.readOnly  // [B * T, tdnn_dim[0]]
-        var length = frames
+        var length = frames, realLengths = realFrames
         for (index, layer) in tdnn.enumerated() {
             length = layer.outputLength(length)
             let out = context.buffer(Self.slots.layers[index % 2], rows: batch * length, columns: layer.linear.outFeatures)
             try layer(h, batch: batch, into: out, context: context)  // [B * T', out]
             context.apply(.relu, to: out)
+            if let tap {
+                realLengths = realLengths.map(layer.outputLength)
+                try tap(Self.tdnnPath(index), out, realRows: realLengths, ofHead: true)
+            }
             h = out.readOnly
         }
         let statistics = Self.meanAndStandardDeviation(h.array(), batch: batch, frames: outFrames, channels: h.columns,
                                                        counts: poolingLengths.map { $0.map { Self.sliceCount($0, of: outFrames) } })
-        let embeddings = try context.linear(statistics, rows: batch, featureExtractor)  // [B, X]
-        return (embeddings, try context.linear(embeddings, rows: batch, classifier))  // [B, X]
+        var embeddings = try context.linear(statistics, rows: batch, featureExtractor)  // [B, X]
+        try tap?(Self.featureExtractorPath, &embeddings, columns: featureExtractor.outFeatures, onePerItem: true)
+        var logits = try context.linear(embeddings, rows: batch, classifier)  // [B, X]
+        try tap?(HeadModulePath.classifier, &logits, columns: classifier.outFeatures, onePerItem: true)
+        return (embeddings, logits)
     }
 
     /// How many of `frames` rows Python's `[:length]` keeps (a negative length drops rows from the end).

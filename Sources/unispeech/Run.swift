@@ -35,6 +35,9 @@ struct Run: ParsableCommand {
     @Option(help: "Write the head's outputs (HF names) to this .safetensors file.")
     var output: String?
 
+    @Flag(help: "With --output: also write every hidden state, hidden_states.0 .. hidden_states.N, as transformers' output_hidden_states=True gives them.")
+    var hiddenStates = false
+
     @OptionGroup var language: LanguageOptions
     @OptionGroup var manyFiles: ManyFileOptions
     @OptionGroup var chunking: ChunkOptions
@@ -62,6 +65,7 @@ struct Run: ParsableCommand {
         if chunking.chunkLength != nil && output != nil {
             throw ValidationError("--output does not combine with --chunk-length: the chunks' logits are not kept")
         }
+        if hiddenStates && output == nil { throw ValidationError("--hidden-states needs --output OUT.safetensors") }
         if let memoryLimit, !(memoryLimit > 0) { throw ValidationError("--memory-limit must be a positive number of GB") }
     }
 
@@ -79,7 +83,8 @@ struct Run: ParsableCommand {
             if summary.failed > 0 { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
             return
         }
-        let request = RunRequest(modelPath: model, inputPaths: inputs, head: head.head, outputPath: output, threads: compute.threads,
+        let request = RunRequest(modelPath: model, inputPaths: inputs, head: head.head, outputPath: output, hiddenStates: hiddenStates,
+                                 threads: compute.threads,
                                  gemm: compute.backend, targetLanguage: language.language,
                                  profiling: environment[Self.profileVariable] != nil, progress: Console.progress, memoryLimit: limit)
         if let settings = chunking.settings {

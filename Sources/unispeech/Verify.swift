@@ -25,15 +25,35 @@ struct Verify: ParsableCommand {
     @Flag(help: "Fail when a CTC transcript differs.")
     var requireSameTranscripts = false
 
+    @Flag(help: "Also compare stage by stage (transformers' module paths), accumulated and isolated, and name the first divergent stage.")
+    var perLayer = false
+
+    @Option(help: "With --per-layer: minimum isolated cosine similarity per stage (default by dtype).")
+    var minStageCosine: Double?
+
+    @Option(name: .customLong("min-stage-sqnr"), help: "With --per-layer: minimum isolated SQNR per stage in dB (default by dtype).")
+    var minStageSQNR: Double?
+
+    @Option(help: "With --per-layer: also write a self-contained HTML report (SQNR and cosine against depth, the stage table).")
+    var html: String?
+
     @OptionGroup var language: LanguageOptions
     @OptionGroup var format: OutputFormatOptions
     @OptionGroup var compute: ComputeOptions
 
+    func validate() throws {
+        guard perLayer || (minStageCosine == nil && minStageSQNR == nil && html == nil) else {
+            throw ValidationError("--min-stage-cosine, --min-stage-sqnr and --html go with --per-layer")
+        }
+    }
+
     func run() throws {
         let report = try ModelVerifier.verify(VerifyRequest(
-            candidatePath: try ModelLocation.resolve(candidate), referencePath: try ModelLocation.resolve(reference), audioPaths: audio, minCosine: minCosine,
-            minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts,
-            threads: compute.threads, gemm: compute.backend, targetLanguage: language.language, progress: Console.progress))
+            candidatePath: try ModelLocation.resolve(candidate), referencePath: try ModelLocation.resolve(reference), audioPaths: audio,
+            minCosine: minCosine, minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts,
+            perLayer: perLayer, minStageCosine: minStageCosine, minStageSQNR: minStageSQNR, threads: compute.threads,
+            gemm: compute.backend, targetLanguage: language.language, progress: Console.progress))
+        if let html { try report.writeHTML(to: html) }
         print(format.json ? report.json.serialized(pretty: true) : report.text)
         if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }
     }

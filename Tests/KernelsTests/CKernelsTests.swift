@@ -106,8 +106,9 @@ import CBytes
     @Test func channelMomentsSumOverTime() {
         let frames = 1001, channels = 24
         let x = (0..<(frames * channels)).map { Float(sin(Double($0) * 0.013) + 0.25) }
-        var sums = [Double](repeating: .nan, count: channels), squares = [Double](repeating: .nan, count: channels)
-        ck_channel_moments(x, frames, channels, &sums, &squares)
+        var sums = [Double](repeating: 0.5, count: channels), squares = [Double](repeating: 0.25, count: channels)
+        ck_channel_moments(x, frames, channels, &sums, &squares)  // adds to what the arrays hold
+        for c in 0..<channels { sums[c] -= 0.5; squares[c] -= 0.25 }
         for c in 0..<channels {
             let column = (0..<frames).map { Double(x[$0 * channels + c]) }
             #expect(abs(sums[c] - column.reduce(0, +)) <= 1e-9 * Double(frames))  // double accumulation

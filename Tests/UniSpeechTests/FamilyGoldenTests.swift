@@ -217,8 +217,9 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
     }
 
     /// Every family x head case (the MMS case with and without its language): f32, f16 and int8 files against the HF
-    /// directory pass with the default thresholds of their format on the built-in signals, each head checked; the f16
-    /// files with a codevector near tie pass with --min-cosine 0.999 (and see the test below).
+    /// directory pass with the default thresholds of their format on the built-in signals, each head and each stage
+    /// checked (--per-layer); the f16 files with a codevector near tie pass with --min-cosine 0.999 (and see the test
+    /// below).
     @Test(arguments: FamilyCase.all) func verifyPassesNativeFilesAgainstTheHFDirectory(_ golden: FamilyCase) throws {
         let scratch = try ScratchDirectory("family-verify")
         defer { scratch.remove() }
@@ -227,8 +228,12 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
                 let path = try golden.converted(format, language: language, scratch: scratch)
                 let minCosine = format == .f16 && Self.hasF16CodevectorNearTie(golden) ? 0.999 : nil
                 let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory,
-                                                                    minCosine: minCosine, threads: 2, targetLanguage: language))
+                                                                    minCosine: minCosine, perLayer: true, threads: 2,
+                                                                    targetLanguage: language))
+                // The default thresholds of the format (VerifyThresholds.defaults) on the built-in signals, per output
+                // and per stage.
                 #expect(report.passed, "\(golden.name) \(language ?? "") \(format): \(report.failures)")
+                #expect(report.stages?.isEmpty == false && report.firstDivergentStage == nil)
                 #expect(Set(report.outputs.map(\.head)) == [.base, golden.head])
             }
         }

@@ -118,8 +118,9 @@ struct DamagedTensors: TensorSource {
         for format in [WeightFormat.f16, .int8] {
             let path = scratch.file("\(name)-\(format.rawValue).unispeech")
             try NativeConversion.convert(hfDirectory: golden.directory, to: path, format: format)
-            let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory))
+            let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, perLayer: true))
             #expect(report.passed, "\(name) \(format): \(report.failures)")
+            #expect(report.firstDivergentStage == nil)
             #expect(report.thresholds == VerifyThresholds.defaults(for: format))
             #expect(Set(report.outputs.map(\.head)) == Set(try UniSpeechModel(bundle: golden.bundle).availableHeads))
             #expect(Self.schema.validate(report.json) == [])
@@ -128,18 +129,25 @@ struct DamagedTensors: TensorSource {
 
     /// The CTC golden model with layer 0's feed-forward output weight negated, written as a native file.
     static func damagedModel(in scratch: ScratchDirectory) throws -> (path: String, reference: String) {
-        let golden = try GoldenCase("ctc_group_postln")
-        let checkpoint = try HFCheckpoint.open(directory: golden.directory)
+        try damagedModel(directory: try GoldenCase("ctc_group_postln").directory,
+                         tensor: "encoder.layers.0.feed_forward.output_dense.weight", in: scratch)
+    }
+
+    /// The HF model in `directory` with one tensor (canonical name) negated, written as a native f32 file.
+    static func damagedModel(directory: String, tensor: String, in scratch: ScratchDirectory) throws -> (path: String, reference: String) {
+        let checkpoint = try HFCheckpoint.open(directory: directory)
+        let config = try UniSpeechConfig(json: checkpoint.config, source: checkpoint.configPath)
         let contents = ModelContents(
-            architecture: "UniSpeechForCTC", config: checkpoint.config,
+            architecture: config.architectures.first ?? config.family.architecture(of: .base), modelType: config.family.rawValue,
+            config: checkpoint.config,
             sidecars: ModelSidecars([.preprocessorConfig: checkpoint.sidecars.preprocessorConfig].compactMapValues { $0 }),
             source: .object([]),
-            weights: DamagedTensors(base: try CanonicalTensorSource(checkpoint.weights.source, family: .unispeech),
-                                    damaged: "encoder.layers.0.feed_forward.output_dense.weight", factor: -1),
+            weights: DamagedTensors(base: try CanonicalTensorSource(checkpoint.weights.source, family: config.family),
+                                    damaged: tensor, factor: -1),
             inputFiles: [])
-        let path = scratch.file("damaged.unispeech")
+        let path = scratch.file("damaged-\(URL(fileURLWithPath: directory).lastPathComponent).unispeech")
         try NativeModelWriter.write(contents, to: path, format: .f32)
-        return (path, golden.directory)
+        return (path, directory)
     }
 
     @Test func damagedWeightsFailWithExitStatusOne() throws {

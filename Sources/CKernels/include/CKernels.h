@@ -54,7 +54,7 @@ void ck_softmax_rows(float *s, size_t rows, size_t cols, size_t ld, float scale)
 void ck_layer_norm(const float *x, float *y, size_t rows, size_t size, const float *gamma, const float *beta,
                    float eps);
 
-/* sum[c] and squares[c]: sums of x[t, c] and x[t, c]^2 over t for time-major x [frames, channels]. */
+/* Adds the sums of x[t, c] and x[t, c]^2 over t to sum[c] and squares[c], for time-major x [frames, channels]. */
 void ck_channel_moments(const float *x, size_t frames, size_t channels, double *sum, double *squares);
 
 /* x[r, c] = x[r, c] * scale[c] + shift[c] in place, then the exact-erf GELU when then_gelu is non-zero. */

@@ -64,9 +64,10 @@ public final class SpeechModel: Sendable {
         FeatureExtractor(config: bundle.featureExtractor).makeBatch(waveforms)
     }
 
-    /// Runs `head` (default: the model's own) on a padded batch.
-    public func run(_ batch: InputBatch, head: ModelHead? = nil) throws -> ModelOutput {
-        try model.run(batch, head: head ?? model.defaultHead)
+    /// Runs `head` (default: the model's own) on a padded batch; with `hiddenStates` the outputs end with
+    /// transformers' `hidden_states.0 ... hidden_states.N`.
+    public func run(_ batch: InputBatch, head: ModelHead? = nil, hiddenStates: Bool = false) throws -> ModelOutput {
+        try model.run(batch, head: head ?? model.defaultHead, hiddenStates: hiddenStates)
     }
 
     /// The head's outputs for one waveform at the model's rate, under transformers' output names.

@@ -28,5 +28,13 @@ public enum ReportStyle {
         svg rect.span { fill-opacity: 0.2; stroke-width: 1; }
         svg .span-label { fill: #111; }
         svg .series polyline { stroke-width: 1.5; }
+        svg rect.highlight { fill: #fde8e8; stroke: none; }
+        svg text.highlight { font-weight: 700; fill: #b00020; }
+        svg line.guide { stroke: #b00020; stroke-dasharray: 5 4; stroke-width: 1; }
+        svg g.guide text { fill: #b00020; }
+        tr.divergent td { background: #fde8e8; font-weight: 600; }
+        p.verdict { font-size: 15px; margin: 10px 0; }
+        p.verdict .fail, .fail { color: #b00020; font-weight: 700; }
+        p.verdict .pass, .pass { color: #067d3a; font-weight: 700; }
         """
 }

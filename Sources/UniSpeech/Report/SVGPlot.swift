@@ -11,6 +11,17 @@ public struct PlotSeries: Sendable, Equatable {
     }
 }
 
+/// A labelled horizontal line across a line plot, e.g. a threshold.
+public struct PlotGuide: Sendable, Equatable {
+    public var name: String
+    public var value: Double
+
+    public init(name: String, value: Double) {
+        self.name = name
+        self.value = value
+    }
+}
+
 /// A labelled stretch of time in seconds (end exclusive).
 public struct TimeSpan: Sendable, Equatable {
     public var label: String
@@ -80,8 +91,10 @@ public enum SVGPlot {
 
     /// Series of values against named stages (x: the stages in order, labelled by name; y: the values), one point per
     /// value; lines join consecutive finite values; +inf is drawn as a hollow point on the top edge, -inf and NaN on
-    /// the bottom one.
-    public static func lines(title: String, stages: [String], series: [PlotSeries], yLabel: String, into html: inout HTMLBuilder) {
+    /// the bottom one, each edge then a band beyond the scale labelled "inf" / "nan". `guides` are dashed horizontal lines (`line class="guide"`); the stage at `highlighted` gets a
+    /// tinted column (`rect class="highlight"`) and a bold label.
+    public static func lines(title: String, stages: [String], series: [PlotSeries], yLabel: String, guides: [PlotGuide] = [],
+                             highlighted: Int? = nil, into html: inout HTMLBuilder) {
         let shownStage = { (name: String) in name.count <= 40 ? name : String(name.prefix(39)) + "…" }
         let longest = Double(stages.map { shownStage($0).count }.max() ?? 0)
         let right = 20.0, top = 34.0, plotHeight = 240.0
@@ -91,17 +104,28 @@ public enum SVGPlot {
         let plotWidth = max(480, 34 * Double(stages.count))
         let left = max(70, labelReach + 10 - plotWidth / Double(max(stages.count, 1)) / 2)
         let width = left + plotWidth + right, height = top + plotHeight + bottom
-        let finite = series.flatMap(\.values).filter(\.isFinite)
+        let finite = (series.flatMap(\.values) + guides.map(\.value)).filter(\.isFinite)
         var low = finite.min() ?? 0, high = finite.max() ?? 1
         if low == high {
             let pad = low == 0 ? 1 : abs(low) * 0.1
             low -= pad
             high += pad
         }
-        let tickValues = ticks(from: low, to: high, count: 5)
+        var tickValues = ticks(from: low, to: high, count: 5)
         let step = tickValues.count > 1 ? tickValues[1] - tickValues[0] : high - low
+        if tickValues.count > 1 {  // the scale runs from a tick at or below the lowest value to one at or above the highest
+            low = (low / step + 1e-9).rounded(.down) * step
+            high = (high / step - 1e-9).rounded(.up) * step
+            tickValues = stride(from: low, through: high + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
+        }
         low = min(low, tickValues.first ?? low)
         high = max(high, tickValues.last ?? high)
+        // Off-scale values get a band of their own beyond the last tick, labelled, so they never sit on a value.
+        let values = series.flatMap(\.values)
+        let aboveScale = values.contains(.infinity), belowScale = values.contains { !$0.isFinite && $0 != .infinity }
+        let band = (high - low) * 0.1
+        if aboveScale { high += band }
+        if belowScale { low -= band }
         func x(_ stage: Int) -> Double { left + (Double(stage) + 0.5) * plotWidth / Double(max(stages.count, 1)) }
         func y(_ value: Double) -> Double {
             if value == .infinity { return top }
@@ -112,6 +136,11 @@ public enum SVGPlot {
         html.element("svg", [("xmlns", namespace), ("class", "plot lines"), ("width", number(width)), ("height", number(height)),
                              ("viewBox", "0 0 \(number(width)) \(number(height))"), ("role", "img")]) { svg in
             svg.element("title", text: title)
+            if let highlighted, stages.indices.contains(highlighted) {
+                let column = plotWidth / Double(stages.count)
+                svg.empty("rect", [("class", "highlight"), ("x", number(x(highlighted) - column / 2)), ("y", number(top)),
+                                   ("width", number(column)), ("height", number(plotHeight))])
+            }
             svg.element("g", [("class", "axes"), ("font-size", number(fontSize))]) { axes in
                 for value in tickValues {
                     axes.empty("line", [("class", "grid"), ("x1", number(left)), ("x2", number(left + plotWidth)),
@@ -121,15 +150,31 @@ public enum SVGPlot {
                 }
                 axes.empty("rect", [("class", "frame"), ("x", number(left)), ("y", number(top)), ("width", number(plotWidth)),
                                     ("height", number(plotHeight))])
+                if aboveScale {
+                    axes.element("text", [("x", number(left - 6)), ("y", number(top + 4)), ("text-anchor", "end")], text: "inf")
+                }
+                if belowScale {
+                    axes.element("text", [("x", number(left - 6)), ("y", number(top + plotHeight + 4)), ("text-anchor", "end")],
+                                 text: "nan")
+                }
                 for (index, stage) in stages.enumerated() {
                     let anchorY = top + plotHeight + 12
                     axes.element("text", [("x", number(x(index))), ("y", number(anchorY)), ("text-anchor", "end"),
-                                          ("transform", "rotate(-45 \(number(x(index))) \(number(anchorY)))")],
+                                          ("transform", "rotate(-45 \(number(x(index))) \(number(anchorY)))")]
+                                 + (index == highlighted ? [("class", "highlight")] : []),
                                  text: shownStage(stage))
                 }
                 let labelX = number(left - 48)
                 axes.element("text", [("x", labelX), ("y", number(top + plotHeight / 2)), ("text-anchor", "middle"),
                                       ("transform", "rotate(-90 \(labelX) \(number(top + plotHeight / 2)))")], text: yLabel)
+            }
+            for guide in guides where guide.value.isFinite {
+                svg.element("g", [("class", "guide"), ("font-size", number(fontSize))]) { group in
+                    group.empty("line", [("class", "guide"), ("x1", number(left)), ("x2", number(left + plotWidth)),
+                                         ("y1", number(y(guide.value))), ("y2", number(y(guide.value)))])
+                    group.element("text", [("x", number(left + plotWidth - 4)), ("y", number(y(guide.value) - 4)),
+                                           ("text-anchor", "end")], text: guide.name)
+                }
             }
             var legendX = left
             for (index, item) in series.enumerated() {
@@ -152,9 +197,11 @@ public enum SVGPlot {
                         if value.isFinite { run.append("\(number(x(stage))),\(number(y(value)))") } else { flush(&group) }
                     }
                     flush(&group)
+                    // Each series' points a little smaller than the last one's, so equal values show as rings.
+                    let radius = max(2, 4.5 - Double(index))
                     for (stage, value) in item.values.enumerated() where stage < stages.count {
                         group.element("circle", [("class", value.isFinite ? "point" : "point off-scale"), ("cx", number(x(stage))),
-                                                 ("cy", number(y(value))), ("r", "3.5")] + (value.isFinite ? [] : [("fill", "white")])) {
+                                                 ("cy", number(y(value))), ("r", number(radius))] + (value.isFinite ? [] : [("fill", "white")])) {
                             $0.element("title", text: "\(item.name), \(stages[stage]): \(value)")
                         }
                     }

@@ -19,6 +19,8 @@ public struct RunRequest: Sendable {
     /// nil: the model's default head.
     public var head: ModelHead?
     public var outputPath: String?
+    /// Also output every hidden state as transformers' `output_hidden_states=True` gives them (`hidden_states.N`).
+    public var hiddenStates: Bool
     public var threads: Int
     public var gemm: GemmBackend
     /// The MMS language adapter to load (`LanguageAdapter`), nil for the weights as they are.
@@ -30,7 +32,8 @@ public struct RunRequest: Sendable {
     /// Inputs whose forward pass would need more bytes than this (`ForwardMemory`) are refused; nil: no limit.
     public var memoryLimit: Int?
 
-    public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil, threads: Int,
+    public init(modelPath: String, inputPaths: [String], head: ModelHead? = nil, outputPath: String? = nil,
+                hiddenStates: Bool = false, threads: Int,
                 gemm: GemmBackend = .onednn, targetLanguage: String? = nil, profiling: Bool = false,
                 progress: ProgressHandler? = nil, memoryLimit: Int? = nil) {
         self.profiling = profiling
@@ -39,6 +42,7 @@ public struct RunRequest: Sendable {
         self.inputPaths = inputPaths
         self.head = head
         self.outputPath = outputPath
+        self.hiddenStates = hiddenStates
         self.threads = threads
         self.gemm = gemm
         self.progress = progress
@@ -250,7 +254,7 @@ public enum ModelRun {
         let batch = model.batch(waveforms)
         waveforms = []
         let start = Date()
-        let output = try model.run(batch, head: head)
+        let output = try model.run(batch, head: head, hiddenStates: request.hiddenStates)
         let seconds = Date().timeIntervalSince(start)
         request.progress?(.finished)
         if let path = request.outputPath {

@@ -4,6 +4,7 @@ import Foundation
 public enum VerifyError: LocalizedError, Equatable {
     case headsDiffer(candidate: String, candidateHeads: [String], reference: String, referenceHeads: [String])
     case shapesDiffer(output: String, candidateShape: [Int], referenceShape: [Int])
+    case stagesDiffer(stage: String, reference: String)
 
     public var errorDescription: String? {
         switch self {
@@ -11,6 +12,8 @@ public enum VerifyError: LocalizedError, Equatable {
             return "\(candidate): has heads \(candidateHeads.joined(separator: ", ")) but the reference \(reference) has \(referenceHeads.joined(separator: ", ")); they are not the same model"
         case let .shapesDiffer(output, candidateShape, referenceShape):
             return "output '\(output)' has shape \(candidateShape) in the candidate but \(referenceShape) in the reference; they are not the same model"
+        case let .stagesDiffer(stage, reference):
+            return "the candidate's forward pass has stage \(stage) where the reference's has \(reference); they are not the same model"
         }
     }
 }
@@ -25,6 +28,10 @@ public struct VerifyRequest: Sendable {
     public var minCosine: Double?
     public var minArgmaxAgreement: Double?
     public var requireSameTranscripts: Bool
+    /// Also compare stage by stage (`VerifyReport.stages`), with these overrides of the stage thresholds.
+    public var perLayer: Bool
+    public var minStageCosine: Double?
+    public var minStageSQNR: Double?
     /// Threads and GEMM library of each model's engine.
     public var threads: Int
     public var gemm: GemmBackend
@@ -34,8 +41,8 @@ public struct VerifyRequest: Sendable {
     public var progress: ProgressHandler?
 
     public init(candidatePath: String, referencePath: String, audioPaths: [String] = [], minCosine: Double? = nil,
-                minArgmaxAgreement: Double? = nil, requireSameTranscripts: Bool = false,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn,
+                minArgmaxAgreement: Double? = nil, requireSameTranscripts: Bool = false, perLayer: Bool = false,
+                minStageCosine: Double? = nil, minStageSQNR: Double? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount, gemm: GemmBackend = .onednn,
                 targetLanguage: String? = nil, progress: ProgressHandler? = nil) {
         self.threads = threads
         self.targetLanguage = targetLanguage
@@ -47,6 +54,9 @@ public struct VerifyRequest: Sendable {
         self.minCosine = minCosine
         self.minArgmaxAgreement = minArgmaxAgreement
         self.requireSameTranscripts = requireSameTranscripts
+        self.perLayer = perLayer
+        self.minStageCosine = minStageCosine
+        self.minStageSQNR = minStageSQNR
     }
 }
 
@@ -84,10 +94,16 @@ public struct VerifyReport: Sendable {
     public var referencePath: String
     public var candidateFormat: WeightFormat
     public var inputs: [(name: String, samples: Int)]
+    /// The audio files the inputs came from (empty for the built-in signals).
+    public var audioPaths: [String] = []
     public var thresholds: VerifyThresholds
     public var outputs: [OutputComparison] = []
     public var agreements: [ArgmaxAgreement] = []
     public var transcripts: [TranscriptComparison] = []
+    /// With `--per-layer`: every stage in graph order (the base model's, then each head's); nil without.
+    public var stages: [StageComparison]?
+    /// The first stage whose isolated figures miss the stage thresholds: where the candidate starts to diverge.
+    public var firstDivergentStage: StageComparison? { stages?.first { !$0.isolatedMeets(thresholds) } }
     /// One sentence per missed threshold.
     public var failures: [String] = []
     public var passed: Bool { failures.isEmpty }
@@ -115,6 +131,8 @@ public enum ModelVerifier {
         thresholds.minCosine = request.minCosine ?? thresholds.minCosine
         thresholds.minArgmaxAgreement = request.minArgmaxAgreement ?? thresholds.minArgmaxAgreement
         thresholds.requireSameTranscripts = request.requireSameTranscripts
+        thresholds.minStageCosine = request.minStageCosine ?? thresholds.minStageCosine
+        thresholds.minStageSQNR = request.minStageSQNR ?? thresholds.minStageSQNR
 
         let rate = reference.featureExtractorConfig.samplingRate
         let inputs: [(name: String, samples: [Float])] = request.audioPaths.isEmpty
@@ -125,7 +143,7 @@ public enum ModelVerifier {
 
         var report = VerifyReport(candidatePath: request.candidatePath, referencePath: request.referencePath,
                                   candidateFormat: format, inputs: inputs.map { ($0.name, $0.samples.count) },
-                                  thresholds: thresholds)
+                                  audioPaths: request.audioPaths, thresholds: thresholds)
         var baseOutputs: (candidate: ModelOutput, reference: ModelOutput)?
         for (index, head) in reference.availableHeads.enumerated() {
             request.progress?(.step("[\(index + 1)/\(reference.availableHeads.count)] running the \(head.rawValue) head"))
@@ -164,6 +182,10 @@ public enum ModelVerifier {
                 }
             }
         }
+        if request.perLayer {
+            report.stages = try StageVerifier.compare(candidate: candidate, candidateBatch: candidateBatch, reference: reference,
+                                                      referenceBatch: referenceBatch, progress: request.progress)
+        }
         request.progress?(.finished)
         report.failures = failures(of: report)
         return report
@@ -171,17 +193,8 @@ public enum ModelVerifier {
 
     /// Cosine, max abs and relative error of two same-shaped outputs over the real frames of [B, T, ...] tensors.
     static func compare(_ candidate: NamedTensor, _ reference: NamedTensor, head: ModelHead, frameLengths: [Int]) -> OutputComparison {
-        var dot = 0.0, candidateSquares = 0.0, referenceSquares = 0.0, maxError = 0.0, maxReference = 0.0
-        func visit(_ range: Range<Int>) {
-            for index in range {
-                let a = Double(candidate.values[index]), b = Double(reference.values[index])
-                dot += a * b
-                candidateSquares += a * a
-                referenceSquares += b * b
-                maxError = max(maxError, abs(a - b))
-                maxReference = max(maxReference, abs(b))
-            }
-        }
+        var sums = ErrorSums()
+        func visit(_ range: Range<Int>) { sums.add(candidate.values[range], reference.values[range]) }
         let shape = reference.shape
         if shape.count >= 3, shape[0] == frameLengths.count {
             let frameSize = shape[2...].reduce(1, *)
@@ -192,10 +205,9 @@ public enum ModelVerifier {
         } else {
             visit(0..<reference.values.count)
         }
-        let norms = (candidateSquares * referenceSquares).squareRoot()
-        let cosine = norms > 0 ? dot / norms : (candidateSquares == referenceSquares ? 1 : 0)
-        return OutputComparison(head: head, name: reference.name, shape: shape, cosine: cosine, maxAbsError: maxError,
-                                relativeError: maxReference > 0 ? maxError / maxReference : maxError)
+        let figures = sums.figures
+        return OutputComparison(head: head, name: reference.name, shape: shape, cosine: figures.cosine,
+                                maxAbsError: figures.maxAbsError, relativeError: figures.relativeError)
     }
 
     /// Frame argmax agreement over the real frames and the greedy transcript of each input.
@@ -239,11 +251,16 @@ public enum ModelVerifier {
     static func failures(of report: VerifyReport) -> [String] {
         let thresholds = report.thresholds
         var failures: [String] = []
-        for output in report.outputs where output.shape.reduce(1, *) > 1 && output.cosine < thresholds.minCosine {
+        for output in report.outputs where output.shape.reduce(1, *) > 1 && !(output.cosine >= thresholds.minCosine) {
             failures.append("\(output.head.rawValue) \(output.name): cosine similarity \(format(output.cosine)) is below \(format(thresholds.minCosine))")
         }
         for agreement in report.agreements where agreement.fraction < thresholds.minArgmaxAgreement {
             failures.append("\(agreement.kind.rawValue): argmax agrees on \(agreement.agreeing) of \(agreement.total) (\(format(agreement.fraction))), below \(format(thresholds.minArgmaxAgreement))")
+        }
+        if let stage = report.firstDivergentStage {
+            failures.append("first divergent stage \(stage.name): isolated cosine \(String(format: "%.9g", stage.isolated.cosine)) "
+                            + "(minimum \(threshold(thresholds.minStageCosine))), SQNR \(String(format: "%.1f", stage.isolated.sqnr)) dB (minimum "
+                            + "\(threshold(thresholds.minStageSQNR)) dB)")
         }
         if thresholds.requireSameTranscripts {
             for transcript in report.transcripts where !transcript.same {
@@ -254,4 +271,7 @@ public enum ModelVerifier {
     }
 
     static func format(_ value: Double) -> String { String(format: "%.6g", value) }
+
+    /// A threshold as given, without rounding or trailing zeros ("0.9999999", "80").
+    static func threshold(_ value: Double) -> String { String(format: "%.10g", value) }
 }
