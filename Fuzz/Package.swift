@@ -14,5 +14,6 @@ let package = Package(
         .executableTarget(name: "FuzzUnpickler", dependencies: harnessDependencies),
         .executableTarget(name: "FuzzTorchZip", dependencies: harnessDependencies),
         .executableTarget(name: "FuzzNative", dependencies: harnessDependencies),
+        .executableTarget(name: "FuzzConfig", dependencies: harnessDependencies),
     ]
 )

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzzers' seed corpora under Fuzz/Corpus/<harness>/ (small, committed).
 
+Usage: make_seeds.py [HARNESS ...] (default: all of Safetensors, TorchZip, Unpickler, Config).
+
 Safetensors seeds are written by hand with struct/json; PyTorch seeds come from torch.save
 (run with the repository's venv: /work/venv/bin/python Fuzz/make_seeds.py); unpickler seeds are the
 data.pkl members of those archives and of Tests/Fixtures/hostile. The Native seeds are made by the
@@ -11,12 +13,14 @@ import json
 import os
 import shutil
 import struct
+import sys
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "Corpus")
 HOSTILE = os.path.join(HERE, "..", "Tests", "Fixtures", "hostile")
 VIEWS = os.path.join(HERE, "..", "Tests", "Fixtures", "checkpoints", "views.bin")
+FAMILY = os.path.join(HERE, "..", "Tests", "Fixtures", "family")
 
 
 def write(harness, name, data):
@@ -83,13 +87,37 @@ def hostile_seeds():
                 write("Unpickler", "hostile-" + name.replace(".bin", ".pkl"), z.read("archive/data.pkl"))
 
 
+def config_seeds():
+    """One seed per family golden case: `<case>[ <language>]\n<config.json>\0<preprocessor_config.json>`, the JSON
+    compact; the MMS case once more with its adapter's language."""
+    def compact(path):
+        with open(path) as f:
+            return json.dumps(json.load(f), separators=(",", ":")).encode()
+
+    for case in sorted(os.listdir(FAMILY)):
+        directory = os.path.join(FAMILY, case)
+        if not os.path.isfile(os.path.join(directory, "config.json")):
+            continue
+        files = compact(os.path.join(directory, "config.json")) + b"\0" + compact(os.path.join(directory, "preprocessor_config.json"))
+        write("Config", case, case.encode() + b"\n" + files)
+        for name in sorted(os.listdir(directory)):
+            if name.startswith("adapter.") and name.endswith(".safetensors"):
+                language = name[len("adapter."):-len(".safetensors")]
+                write("Config", case + "-" + language, (case + " " + language).encode() + b"\n" + files)
+
+
 def main():
-    safetensors_seeds()
-    version = torch_seeds()
-    hostile_seeds()
-    with open(os.path.join(CORPUS, "versions.json"), "w") as f:
-        json.dump({"torch": version, "generator": "Fuzz/make_seeds.py"}, f, indent=2)
-        f.write("\n")
+    harnesses = sys.argv[1:] or ["Safetensors", "TorchZip", "Unpickler", "Config"]
+    if "Safetensors" in harnesses:
+        safetensors_seeds()
+    if "TorchZip" in harnesses or "Unpickler" in harnesses:
+        version = torch_seeds()
+        hostile_seeds()
+        with open(os.path.join(CORPUS, "versions.json"), "w") as f:
+            json.dump({"torch": version, "generator": "Fuzz/make_seeds.py"}, f, indent=2)
+            f.write("\n")
+    if "Config" in harnesses:
+        config_seeds()
 
 
 if __name__ == "__main__":

@@ -9,16 +9,57 @@ public struct FeatureExtractorConfig: Sendable, Equatable {
     public var returnAttentionMask = false
     public var featureSize = 1
 
+    /// The HF field names, each written here once.
+    public enum Key {
+        public static let samplingRate = "sampling_rate"
+        public static let doNormalize = "do_normalize"
+        public static let paddingValue = "padding_value"
+        public static let returnAttentionMask = "return_attention_mask"
+        public static let featureSize = "feature_size"
+        public static let paddingSide = "padding_side"
+        public static let featureExtractorType = "feature_extractor_type"
+    }
+
+    /// The feature extractor this reproduces (`feature_extractor_type`).
+    public static let extractorType = "Wav2Vec2FeatureExtractor"
+    /// The only padding side it has (transformers' default; "left" would move every waveform).
+    public static let paddingSide = "right"
+    /// The highest `sampling_rate` accepted: above every audio rate in use (ultrasound recorders reach 500 kHz), and low
+    /// enough that one second of samples (verify's test signals, eval's warm-up) stays a few MB.
+    public static let largestSamplingRate = 1_000_000
+
     public init() {}
 
-    /// Reads preprocessor_config.json's fields; absent fields (or no file) keep the defaults above.
-    public init(json: JSONValue?) {
+    /// Reads preprocessor_config.json's fields (no file: the defaults above) and checks each before anything is sized
+    /// from it; `source` names the file in errors.
+    public init(json: JSONValue?, source: String) throws {
         guard let json else { return }
-        if let value = json["sampling_rate"]?.intValue { samplingRate = value }
-        if let value = json["do_normalize"]?.boolValue { doNormalize = value }
-        if let value = json["padding_value"]?.doubleValue { paddingValue = Float(value) }
-        if let value = json["return_attention_mask"]?.boolValue { returnAttentionMask = value }
-        if let value = json["feature_size"]?.intValue { featureSize = value }
+        guard json.objectMembers != nil else {
+            throw ConfigError.unreadable(path: source, reason: "the top level is not a JSON object")
+        }
+        func invalid(_ field: String, _ reason: String) -> ConfigError { .invalid(path: source, field: field, reason: reason) }
+        let reader = FieldReader(json: json, source: source)
+        try reader.int(Key.samplingRate, &samplingRate)
+        try reader.bool(Key.doNormalize, &doNormalize)
+        var padding = Double(paddingValue)
+        try reader.double(Key.paddingValue, &padding)
+        try reader.bool(Key.returnAttentionMask, &returnAttentionMask)
+        try reader.int(Key.featureSize, &featureSize)
+        var side = Self.paddingSide, type = Self.extractorType
+        try reader.string(Key.paddingSide, &side)
+        try reader.string(Key.featureExtractorType, &type)
+        guard samplingRate > 0 && samplingRate <= Self.largestSamplingRate else {
+            throw invalid(Key.samplingRate, "must be positive and at most \(Self.largestSamplingRate) Hz, found \(samplingRate)")
+        }
+        guard Float(padding).isFinite else { throw invalid(Key.paddingValue, "must be a finite 32-bit float, found \(padding)") }
+        paddingValue = Float(padding)
+        guard featureSize == 1 else {
+            throw invalid(Key.featureSize, "must be 1 (the model reads raw waveforms, one value per sample), found \(featureSize)")
+        }
+        guard side == Self.paddingSide else { throw invalid(Key.paddingSide, "must be '\(Self.paddingSide)', found '\(side)'") }
+        guard type == Self.extractorType else {
+            throw invalid(Key.featureExtractorType, "names '\(type)'; only \(Self.extractorType) is reproduced")
+        }
     }
 }
 

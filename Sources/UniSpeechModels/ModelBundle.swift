@@ -15,9 +15,11 @@ public struct ModelBundle: Sendable {
     /// The MMS language whose adapter the weights hold, when one was loaded (`LanguageAdapter`) or built in.
     public var targetLanguage: String?
 
-    public init(config: UniSpeechConfig, weights: any TensorSource, sidecars: ModelSidecars, description: String) {
+    /// Checks the sidecars' preprocessor config; `preprocessorSource` names it in errors.
+    public init(config: UniSpeechConfig, weights: any TensorSource, sidecars: ModelSidecars, description: String,
+                preprocessorSource: String) throws {
         self.config = config
-        featureExtractor = FeatureExtractorConfig(json: sidecars.preprocessorConfig)
+        featureExtractor = try FeatureExtractorConfig(json: sidecars.preprocessorConfig, source: preprocessorSource)
         self.weights = weights
         self.sidecars = sidecars
         self.description = description

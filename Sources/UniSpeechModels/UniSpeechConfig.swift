@@ -476,7 +476,7 @@ public struct UniSpeechConfig: Sendable, Equatable {
 }
 
 /// Reads typed fields from a config object, leaving defaults in place when a field is absent or null.
-private struct FieldReader {
+struct FieldReader {
     let json: JSONValue
     let source: String
 

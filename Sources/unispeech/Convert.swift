@@ -5,7 +5,7 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert", abstract: "Convert a HF checkpoint directory into one .unispeech file.")
 
-    @Argument(help: "HF model directory (config.json plus safetensors or pytorch_model.bin weights).")
+    @Argument(help: "HF model directory (config.json plus safetensors or pytorch_model.bin weights) or a model id in the local HuggingFace cache (ORG/NAME[@REVISION]).")
     var hfDirectory: String
 
     @Option(help: "How to store the weights: \(WeightFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -17,6 +17,7 @@ struct Convert: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
+        let hfDirectory = try ModelLocation.resolve(hfDirectory)
         let result = try NativeConversion.convert(hfDirectory: hfDirectory, to: write.output, format: dtype,
                                                   targetLanguage: language.language, progress: Console.progress)
         print(format.json ? result.json.serialized(pretty: true) : result.text)

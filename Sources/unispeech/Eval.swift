@@ -14,7 +14,7 @@ struct Eval: ParsableCommand {
     @Argument(help: "A JSONL manifest of audio files with their reference text or label.")
     var manifest: String
 
-    @Argument(help: "HF model directories or .unispeech files.")
+    @Argument(help: "HF model directories, .unispeech files, or model ids in the local HuggingFace cache (ORG/NAME[@REVISION]).")
     var models: [String]
 
     @Option(help: "Also write a self-contained HTML report (tables, and the worst utterances' waveforms with each model's CTC tokens).")
@@ -29,7 +29,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let report = try ModelEvaluator.evaluate(EvalRequest(
-            manifestPath: manifest, modelPaths: models, threads: compute.threads, gemm: compute.backend,
+            manifestPath: manifest, modelPaths: try models.map(ModelLocation.resolve), threads: compute.threads, gemm: compute.backend,
             progress: Console.progress))
         if let html { try report.writeHTML(to: html) }
         print(format.json ? report.json.serialized(pretty: true) : report.text)

@@ -6,7 +6,7 @@ struct Inspect: ParsableCommand {
         commandName: "inspect",
         abstract: "Show a checkpoint's architecture, config, parameter count, sizes by dtype and tensors.")
 
-    @Argument(help: "A HF model directory, a .safetensors / .bin file, a shard index .json, or a .unispeech file.")
+    @Argument(help: "A HF model directory, a .safetensors / .bin file, a shard index .json, a .unispeech file, or a model id in the local HuggingFace cache (ORG/NAME[@REVISION]).")
     var path: String
 
     @OptionGroup var format: OutputFormatOptions
@@ -18,7 +18,7 @@ struct Inspect: ParsableCommand {
     var check = false
 
     func run() throws {
-        let report = InspectReport(try Inspector.open(path: path, checkChecksums: check))
+        let report = InspectReport(try Inspector.open(path: try ModelLocation.resolve(path), checkChecksums: check))
         print(format.json ? report.json().serialized(pretty: true) : report.text(includeTensors: tensors))
     }
 }

@@ -73,3 +73,22 @@ struct LanguageOptions: ParsableArguments {
         valueName: "lang"))
     var language: String?
 }
+
+/// A model argument: a path, or a HuggingFace model id (`ORG/NAME[@REVISION]`) looked up in the local hub cache that
+/// huggingface_hub would use, never downloaded. Only the command line reads the environment.
+enum ModelLocation {
+    /// The cache huggingface_hub uses: HF_HUB_CACHE, else the legacy HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
+    /// $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub (a leading ~ expanded, as it does).
+    static func cacheRoots(environment: [String: String]) -> [String] {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let home = value("HOME") ?? FileManager.default.homeDirectoryForCurrentUser.path
+        let hubHome = value("HF_HOME") ?? ((value("XDG_CACHE_HOME") ?? home + "/.cache") + "/huggingface")
+        let root = value("HF_HUB_CACHE") ?? value("HUGGINGFACE_HUB_CACHE") ?? hubHome + "/hub"
+        return [root == "~" || root.hasPrefix("~/") ? home + root.dropFirst() : root]
+    }
+
+    /// The path to open for a model argument (see `HubCache.resolve`).
+    static func resolve(_ argument: String) throws -> String {
+        try HubCache(roots: cacheRoots(environment: ProcessInfo.processInfo.environment)).resolve(argument)
+    }
+}

@@ -20,7 +20,7 @@ struct Run: ParsableCommand {
     /// (share, seconds, calls, GFLOP/s, operation) to stderr.
     static let profileVariable = "UNISPEECH_PROFILE"
 
-    @Argument(help: "A HF model directory or a .unispeech file.")
+    @Argument(help: "A HF model directory, a .unispeech file, or a model id in the local HuggingFace cache (ORG/NAME[@REVISION]).")
     var model: String
 
     @Argument(help: """
@@ -71,6 +71,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
+        let model = try ModelLocation.resolve(model)
         let limit = memoryLimit.map { Int(min($0 * 1e9, Double(Int.max / 2))) } ?? MemoryLimit.defaultBytes
         if let manifest = manyFiles.manifest, let jsonl = manyFiles.jsonl {
             let shard = try manyFiles.shard(environment: environment)

@@ -7,10 +7,10 @@ struct Verify: ParsableCommand {
         abstract: "Run every head of a candidate and a reference model on the same inputs and compare the outputs.",
         discussion: "Exit status 0 when every threshold is met, 1 when one is missed, 2 on bad input.")
 
-    @Argument(help: "Candidate model: a HF directory or a .unispeech file.")
+    @Argument(help: "Candidate model: a HF directory, a .unispeech file, or a model id in the local HuggingFace cache (ORG/NAME[@REVISION]).")
     var candidate: String
 
-    @Option(help: "Reference model: a HF directory or a .unispeech file.")
+    @Option(help: "Reference model: a HF directory, a .unispeech file, or a model id in the local HuggingFace cache (ORG/NAME[@REVISION]).")
     var reference: String
 
     @Option(parsing: .upToNextOption, help: "Audio (.wav, .flac) or .npy inputs; default: built-in test signals.")
@@ -49,10 +49,10 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let report = try ModelVerifier.verify(VerifyRequest(
-            candidatePath: candidate, referencePath: reference, audioPaths: audio, minCosine: minCosine,
-            minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts, perLayer: perLayer,
-            minStageCosine: minStageCosine, minStageSQNR: minStageSQNR, threads: compute.threads, gemm: compute.backend,
-            targetLanguage: language.language, progress: Console.progress))
+            candidatePath: try ModelLocation.resolve(candidate), referencePath: try ModelLocation.resolve(reference), audioPaths: audio,
+            minCosine: minCosine, minArgmaxAgreement: minArgmaxAgreement, requireSameTranscripts: requireSameTranscripts,
+            perLayer: perLayer, minStageCosine: minStageCosine, minStageSQNR: minStageSQNR, threads: compute.threads,
+            gemm: compute.backend, targetLanguage: language.language, progress: Console.progress))
         if let html { try report.writeHTML(to: html) }
         print(format.json ? report.json.serialized(pretty: true) : report.text)
         if !report.passed { throw ExitCode(UniSpeechCommand.Status.checkFailed) }

@@ -139,69 +139,97 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
         let scratch = try ScratchDirectory("family")
         defer { scratch.remove() }
         for (file, language) in golden.references {
-            let expected = try golden.expected(file)
             for format in WeightFormat.allCases {
-                let path = try golden.converted(format, language: language, scratch: scratch)
-                let output = try golden.run(path, language: language)
-                #expect(Set(output.tensors.map(\.name)) == Set(expected.keys), "\(golden.name) \(format)")
-                var references = expected
-                // f16 weights, f32 compute: max abs error <= 2e-3 x max |reference|. Where rounding the weights to f16
-                // alone moves transformers' own outputs further (12 of the 32 references: conv layers of 6-8 channels
-                // feeding norms over as few; scripts/make_family_f16_golden.py), the file must instead give
-                // transformers' outputs with those rounded weights within the f32 target, 1e-4.
-                var f16Bound: Float = 2e-3
-                if format == .f16 {
-                    let record = try golden.f16Record(file)
-                    let stored = try NativeReader(path: path).tensors.filter { $0.dtype == .f16 }.map(\.name)
-                    #expect(stored.sorted() == record.rounded, "the script rounds what an f16 file stores as f16")
-                    if let f16Reference = record.reference {
-                        references = try golden.expected(f16Reference)
-                        f16Bound = 1e-4
-                    }
-                }
-                for tensor in output.tensors {
-                    guard let reference = references[tensor.name] else { continue }
-                    #expect(tensor.shape == reference.shape)
-                    let label = "\(golden.name) \(file) \(format) \(tensor.name)"
-                    switch format {
-                    case .f32:
-                        // The HF directory's target: max abs error <= 1e-4 x max |reference|.
-                        let error = familyRelativeError(tensor.values, reference.values)
-                        #expect(error <= 1e-4, "\(label): relative max error \(error)")
-                    case .f16:
-                        let error = familyRelativeError(tensor.values, reference.values)
-                        #expect(error <= f16Bound, "\(label): relative max error \(error)")
-                    case .int8:
-                        guard tensor.values.count > 1 else { continue }
-                        let comparison = ModelVerifier.compare(tensor, NamedTensor(name: tensor.name, shape: reference.shape,
-                                                                                   values: reference.values),
-                                                               head: output.head, frameLengths: output.frameLengths)
-                        // int8 target: cosine similarity >= 0.99 over the real frames.
-                        #expect(comparison.cosine >= 0.99, "\(label): cosine \(comparison.cosine)")
-                    }
-                }
+                try Self.expectNativeFile(try golden.converted(format, language: language, scratch: scratch), format: format,
+                                          matches: golden, file: file, language: language)
+            }
+        }
+    }
+
+    /// `quantize` from the f32 file gives the f16 and int8 files `convert` gives, to the same bounds.
+    @Test(arguments: FamilyCase.all) func quantizedFilesMatchTransformers(_ golden: FamilyCase) throws {
+        let scratch = try ScratchDirectory("family")
+        defer { scratch.remove() }
+        for (file, language) in golden.references {
+            let f32 = try golden.converted(.f32, language: language, scratch: scratch)
+            for format in [WeightFormat.f16, .int8] {
+                let path = scratch.file("\(golden.name)-\(language ?? "own")-quantized-\(format.rawValue).unispeech")
+                try NativeConversion.quantize(native: f32, to: path, format: format)
+                #expect(try NativeReader(path: path).header.targetLanguage == language)
+                try Self.expectNativeFile(path, format: format, matches: golden, file: file, language: language)
+            }
+        }
+    }
+
+    /// Runs the native file at `path` (stored as `format`) on the case's inputs and compares every output with the
+    /// reference `file` (made with `language`'s adapter when given).
+    static func expectNativeFile(_ path: String, format: WeightFormat, matches golden: FamilyCase, file: String,
+                                 language: String?) throws {
+        let expected = try golden.expected(file)
+        let output = try golden.run(path, language: language)
+        #expect(Set(output.tensors.map(\.name)) == Set(expected.keys), "\(golden.name) \(format)")
+        var references = expected
+        // f16 weights, f32 compute: max abs error <= 2e-3 x max |reference|. Where rounding the weights to f16
+        // alone moves transformers' own outputs further (12 of the 32 references: conv layers of 6-8 channels
+        // feeding norms over as few; scripts/make_family_f16_golden.py), the file must instead give
+        // transformers' outputs with those rounded weights within the f32 target, 1e-4.
+        var f16Bound: Float = 2e-3
+        if format == .f16 {
+            let record = try golden.f16Record(file)
+            let stored = try NativeReader(path: path).tensors.filter { $0.dtype == .f16 }.map(\.name)
+            #expect(stored.sorted() == record.rounded, "the script rounds what an f16 file stores as f16")
+            if let f16Reference = record.reference {
+                references = try golden.expected(f16Reference)
+                f16Bound = 1e-4
+            }
+        }
+        for tensor in output.tensors {
+            guard let reference = references[tensor.name] else { continue }
+            #expect(tensor.shape == reference.shape)
+            let label = "\(golden.name) \(file) \(format) \(tensor.name)"
+            switch format {
+            case .f32:
+                // The HF directory's target: max abs error <= 1e-4 x max |reference|.
+                let error = familyRelativeError(tensor.values, reference.values)
+                #expect(error <= 1e-4, "\(label): relative max error \(error)")
+            case .f16:
+                let error = familyRelativeError(tensor.values, reference.values)
+                #expect(error <= f16Bound, "\(label): relative max error \(error)")
+            case .int8:
+                guard tensor.values.count > 1 else { continue }
+                let comparison = ModelVerifier.compare(tensor, NamedTensor(name: tensor.name, shape: reference.shape,
+                                                                           values: reference.values),
+                                                       head: output.head, frameLengths: output.frameLengths)
+                // int8 target: cosine similarity >= 0.99 over the real frames.
+                #expect(comparison.cosine >= 0.99, "\(label): cosine \(comparison.cosine)")
             }
         }
     }
 }
 
 @Suite struct FamilyVerifyTests {
-    /// One case per family (the MMS case for Wav2Vec2, with and without its language), each with its head's checks.
-    /// Not the pretraining cases: with f16 weights 2 of their 3,434 codevector choices on the built-in signals flip
-    /// at near ties of the random weights (agreement 99.94%, above the 99% threshold), and each flip replaces a whole
-    /// frame of projected_quantized_states, whose cosine then falls to 0.99976-0.99985, under f16's 0.9999.
-    static let cases = ["unispeech_ctc_layer_mask", "wav2vec2_ctc_mms_layer_mask", "hubert_cls_weighted_batchnorm_group_mask",
-                        "unispeech_sat_frame_group_mask", "wavlm_xvector_group_mask", "data2vec_audio_ctc_adapter"]
-        .map { name in FamilyCase.all.first { $0.name == name }! }
+    /// Whether the case's f16 file meets a codevector near tie: the pretraining heads that quantize (UniSpeech's and
+    /// Wav2Vec2's). There 2 of the 3,434 codevector choices on the built-in signals flip at near ties of the random
+    /// weights (agreement 99.94%, above the 99% threshold), and each flip replaces a whole frame of
+    /// projected_quantized_states, whose cosine then falls to 0.99976-0.99985, under f16's default 0.9999.
+    static func hasF16CodevectorNearTie(_ golden: FamilyCase) -> Bool {
+        golden.head == .pretraining && ModelFamily(rawValue: golden.modelType)!.pretrainingQuantizes
+    }
 
-    @Test(arguments: cases) func verifyPassesQuantisedFilesAgainstTheHFDirectory(_ golden: FamilyCase) throws {
+    /// Every family x head case (the MMS case with and without its language): f32, f16 and int8 files against the HF
+    /// directory pass with the default thresholds of their format on the built-in signals, each head and each stage
+    /// checked (--per-layer); the f16 files with a codevector near tie pass with --min-cosine 0.999 (and see the test
+    /// below).
+    @Test(arguments: FamilyCase.all) func verifyPassesNativeFilesAgainstTheHFDirectory(_ golden: FamilyCase) throws {
         let scratch = try ScratchDirectory("family-verify")
         defer { scratch.remove() }
         for (_, language) in golden.references {
-            for format in [WeightFormat.f16, .int8] {
+            for format in WeightFormat.allCases {
                 let path = try golden.converted(format, language: language, scratch: scratch)
-                let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, perLayer: true,
-                                                                    threads: 2, targetLanguage: language))
+                let minCosine = format == .f16 && Self.hasF16CodevectorNearTie(golden) ? 0.999 : nil
+                let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory,
+                                                                    minCosine: minCosine, perLayer: true, threads: 2,
+                                                                    targetLanguage: language))
                 // The default thresholds of the format (VerifyThresholds.defaults) on the built-in signals, per output
                 // and per stage.
                 #expect(report.passed, "\(golden.name) \(language ?? "") \(format): \(report.failures)")
@@ -209,5 +237,19 @@ func familyRelativeError(_ a: [Float], _ b: [Float]) -> Float {
                 #expect(Set(report.outputs.map(\.head)) == [.base, golden.head])
             }
         }
+    }
+
+    /// With f16's default thresholds those files miss exactly one check, the cosine of projected_quantized_states,
+    /// while the codevector choices agree on more than 99.9% of the frames.
+    @Test(arguments: FamilyCase.all.filter(hasF16CodevectorNearTie))
+    func f16PretrainingMissesOnlyTheQuantizedStatesCosineAtNearTies(_ golden: FamilyCase) throws {
+        let scratch = try ScratchDirectory("family-verify")
+        defer { scratch.remove() }
+        let path = try golden.converted(.f16, language: nil, scratch: scratch)
+        let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, threads: 2))
+        #expect(report.failures.count == 1 && report.failures.first?.contains(OutputName.projectedQuantizedStates) == true,
+                "\(report.failures)")
+        #expect(report.agreements.allSatisfy { $0.fraction > 0.999 }, "\(report.agreements)")
+        #expect(report.outputs.filter { $0.name != OutputName.projectedQuantizedStates }.allSatisfy { $0.cosine >= 0.9999 })
     }
 }

@@ -203,13 +203,13 @@ struct DamagedTensors: TensorSource {
         let vocabulary = try JSONValue.parse(#"{"<pad>": 0, "|": 1, "A": 2, "B": 3}"#, source: "vocab.json")
         var config = UniSpeechConfig()
         config.padTokenId = 0
-        let bundle = ModelBundle(config: config, weights: InMemoryTensors(entries: []),
-                                 sidecars: ModelSidecars([.vocabulary: vocabulary]), description: "test")
+        let bundle = try ModelBundle(config: config, weights: InMemoryTensors(entries: []),
+                                     sidecars: ModelSidecars([.vocabulary: vocabulary]), description: "test", preprocessorSource: "test")
         let decoder = try GreedyCTCDecoder(bundle: bundle)
         // Wav2Vec2CTCTokenizer semantics: repeats grouped, <pad> dropped, "|" read as a space.
         #expect(decoder.decode([0, 2, 2, 0, 2, 1, 1, 3, 0, 3]) == "AA BB")
         let bare = try GreedyCTCDecoder(bundle: ModelBundle(config: config, weights: InMemoryTensors(entries: []),
-                                                        sidecars: ModelSidecars(), description: "test"))
+                                                            sidecars: ModelSidecars(), description: "test", preprocessorSource: "test"))
         #expect(bare.decode([0, 2, 2, 0, 2, 1, 1, 3]) == "2 2 1 3")
     }
 }

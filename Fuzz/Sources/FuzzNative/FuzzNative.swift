@@ -1,5 +1,6 @@
 import FuzzSupport
-@testable import UniSpeech
+import UniSpeech
+@testable import UniSpeechFormat
 
 /// The input as a whole .unispeech file. The header's CRC-32 in the prefix is recomputed first so that
 /// mutations reach the JSON header and layout checks instead of stopping at the checksum.

@@ -26,3 +26,11 @@ public func readEveryTensor(of source: any TensorSource) {
         if info.dtype.isFloatingPoint { _ = bytes.floats(as: info.dtype) }
     }
 }
+
+@_silgen_name("LLVMFuzzerMutate")
+private func llvmFuzzerMutate(_ data: UnsafeMutablePointer<UInt8>, _ size: Int, _ maxSize: Int) -> Int
+
+/// libFuzzer's own byte-level mutation of `data` (for custom mutators that fall back to it).
+public func fuzzerMutate(_ data: UnsafeMutablePointer<UInt8>, _ size: Int, _ maxSize: Int) -> Int {
+    llvmFuzzerMutate(data, size, maxSize)
+}

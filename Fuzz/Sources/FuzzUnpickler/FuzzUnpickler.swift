@@ -1,5 +1,6 @@
 import FuzzSupport
-@testable import UniSpeech
+import UniSpeech
+@testable import UniSpeechCheckpoint
 
 /// The input as a data.pkl stream for the restricted unpickler.
 @_cdecl("LLVMFuzzerTestOneInput")

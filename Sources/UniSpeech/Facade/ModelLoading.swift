@@ -14,8 +14,9 @@ extension ModelBundle {
                                                                              adapterFile: String?) {
         let checkpoint = try HFCheckpoint.open(directory: directory)
         let config = try UniSpeechConfig(json: checkpoint.config, source: checkpoint.configPath)
-        let bundle = ModelBundle(config: config, weights: try CanonicalTensorSource(checkpoint.weights.source, family: config.family),
-                                 sidecars: checkpoint.sidecars, description: "HF directory \(checkpoint.directory)")
+        let bundle = try ModelBundle(config: config, weights: try CanonicalTensorSource(checkpoint.weights.source, family: config.family),
+                                     sidecars: checkpoint.sidecars, description: "HF directory \(checkpoint.directory)",
+                                     preprocessorSource: checkpoint.directory + "/" + ModelSidecars.File.preprocessorConfig.rawValue)
         guard let targetLanguage else { return (bundle, checkpoint, nil) }
         let adapter = try languageAdapter(targetLanguage, directory: directory, bundle: bundle)
         return (try LanguageAdapter.apply(adapter.weights, file: adapter.path, language: targetLanguage, to: bundle), checkpoint,
@@ -30,8 +31,9 @@ extension ModelBundle {
             throw LanguageAdapterError.builtInLanguage(path: path, builtIn: header.targetLanguage, asked: targetLanguage)
         }
         let config = try UniSpeechConfig(json: header.config, source: path + " (config)")
-        var bundle = ModelBundle(config: config, weights: reader, sidecars: header.sidecars,
-                                 description: "native file \(path) (\(header.weightFormat.rawValue))")
+        var bundle = try ModelBundle(config: config, weights: reader, sidecars: header.sidecars,
+                                     description: "native file \(path) (\(header.weightFormat.rawValue))",
+                                     preprocessorSource: path + " (\(ModelSidecars.File.preprocessorConfig.rawValue))")
         bundle.targetLanguage = header.targetLanguage
         return bundle
     }

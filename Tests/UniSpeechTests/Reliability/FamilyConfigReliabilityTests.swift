@@ -76,6 +76,62 @@ struct MutatedConfig: CustomTestStringConvertible, Sendable {
     }
 }
 
+/// A family golden case with preprocessor_config.json fields replaced (the file's text, when `text` is given), and
+/// the words the error must contain.
+struct MutatedPreprocessor: CustomTestStringConvertible, Sendable {
+    let fixture: String
+    /// Field -> JSON text of the new value.
+    var fields: [String: String] = [:]
+    var text: String?
+    let expected: String
+    var testDescription: String { text.map { "text \($0)" } ?? fields.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
+
+    static let all: [MutatedPreprocessor] = [
+        // Found by the Config fuzzer: verify's test signals were sized from it (an Int overflow trap; 10^9 would be 8.6 GB).
+        MutatedPreprocessor(fixture: "wav2vec2_cls_group_mask", fields: ["sampling_rate": "-9223372036854775808"],
+                            expected: "field 'sampling_rate' must be positive and at most 1000000 Hz, found -9223372036854775808"),
+        MutatedPreprocessor(fixture: "wavlm_ctc_layer", fields: ["sampling_rate": "0"], expected: "field 'sampling_rate' must be positive"),
+        MutatedPreprocessor(fixture: "hubert_ctc_layer_mask", fields: ["sampling_rate": "1000000000"],
+                            expected: "field 'sampling_rate' must be positive and at most 1000000 Hz, found 1000000000"),
+        MutatedPreprocessor(fixture: "hubert_ctc_layer_mask", fields: ["sampling_rate": "\"16000\""],
+                            expected: "field 'sampling_rate' must be an integer"),
+        MutatedPreprocessor(fixture: "unispeech_ctc_layer_mask", fields: ["sampling_rate": "16000.5"],
+                            expected: "field 'sampling_rate' must be an integer"),
+        MutatedPreprocessor(fixture: "data2vec_audio_frame", fields: ["padding_value": "1e39"],
+                            expected: "field 'padding_value' must be a finite 32-bit float"),
+        MutatedPreprocessor(fixture: "data2vec_audio_frame", fields: ["padding_value": "\"0\""], expected: "field 'padding_value' must be a number"),
+        MutatedPreprocessor(fixture: "unispeech_sat_ctc_group", fields: ["do_normalize": "\"yes\""],
+                            expected: "field 'do_normalize' must be true or false"),
+        MutatedPreprocessor(fixture: "unispeech_sat_ctc_group", fields: ["return_attention_mask": "1"],
+                            expected: "field 'return_attention_mask' must be true or false"),
+        MutatedPreprocessor(fixture: "wav2vec2_xvector_group", fields: ["feature_size": "80"],
+                            expected: "field 'feature_size' must be 1 (the model reads raw waveforms, one value per sample), found 80"),
+        MutatedPreprocessor(fixture: "wav2vec2_xvector_group", fields: ["padding_side": "\"left\""],
+                            expected: "field 'padding_side' must be 'right', found 'left'"),
+        MutatedPreprocessor(fixture: "wav2vec2_xvector_group", fields: ["feature_extractor_type": "\"WhisperFeatureExtractor\""],
+                            expected: "field 'feature_extractor_type' names 'WhisperFeatureExtractor'; only Wav2Vec2FeatureExtractor is reproduced"),
+        MutatedPreprocessor(fixture: "wavlm_frame_layer_mask", text: "[16000]", expected: "cannot read config (the top level is not a JSON object)"),
+        MutatedPreprocessor(fixture: "wavlm_frame_layer_mask", text: "{\"sampling_rate\": ", expected: "invalid JSON"),
+    ]
+
+    /// The fixture copied into `scratch` with the fields (or the whole file) replaced.
+    func write(into scratch: ScratchDirectory) throws {
+        try scratch.copyFiles(of: Fixtures.path("family/" + fixture))
+        let name = ModelSidecars.File.preprocessorConfig.rawValue
+        if let text {
+            try scratch.write(name, text)
+            return
+        }
+        let json = try JSONValue.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: scratch.file(name)))), source: name)
+        var members = json.objectMembers!
+        for (field, text) in fields {
+            let value = try JSONValue.parse("[\(text)]", source: field).arrayValue![0]  // json-c parses no bare scalars
+            if let index = members.firstIndex(where: { $0.key == field }) { members[index].value = value } else { members.append((field, value)) }
+        }
+        try scratch.write(name, JSONValue.object(members).serialized(pretty: true))
+    }
+}
+
 @Suite struct FamilyConfigReliabilityTests {
     @Test(arguments: MutatedConfig.all)
     func badCountOrSizeIsRefusedNamingTheFileAndField(_ mutated: MutatedConfig) throws {
@@ -90,6 +146,50 @@ struct MutatedConfig: CustomTestStringConvertible, Sendable {
             #expect(message.hasPrefix(scratch.file("config.json") + ": "), "the error names config.json: \(message)")
             #expect(message.contains(mutated.expected), "\(message)")
         }
+    }
+
+    @Test(arguments: MutatedPreprocessor.all)
+    func badPreprocessorFieldIsRefusedNamingTheFileAndField(_ mutated: MutatedPreprocessor) throws {
+        let scratch = try ScratchDirectory("family-preprocessor")
+        defer { scratch.remove() }
+        try mutated.write(into: scratch)
+        do {
+            _ = try ModelBundle.open(path: scratch.path)
+            Issue.record("accepted \(mutated.testDescription)")
+        } catch let error as LocalizedError {
+            let message = error.errorDescription ?? ""
+            #expect(message.hasPrefix(scratch.file("preprocessor_config.json") + ": "), "the error names the file: \(message)")
+            #expect(message.contains(mutated.expected), "\(message)")
+        }
+    }
+
+    /// A native file carries preprocessor_config.json in its header; the same checks apply when it is opened.
+    @Test func nativeFileChecksItsPreprocessorConfig() throws {
+        let scratch = try ScratchDirectory("family-preprocessor")
+        defer { scratch.remove() }
+        try MutatedPreprocessor.all[2].write(into: scratch)
+        let checkpoint = try HFCheckpoint.open(directory: scratch.path)
+        let config = try UniSpeechConfig(json: checkpoint.config, source: checkpoint.configPath)
+        let native = scratch.file("model.unispeech")
+        try NativeModelWriter.write(ModelContents(
+            architecture: config.architectures[0], modelType: config.family.rawValue, targetLanguage: nil, config: config.raw,
+            sidecars: checkpoint.sidecars, source: .object([]),
+            weights: StorableTensors(CanonicalTensorSource(checkpoint.weights.source, family: config.family), family: config.family),
+            inputFiles: []), to: native, format: .f32)
+        #expect(throws: ConfigError.invalid(path: native + " (preprocessor_config.json)", field: "sampling_rate",
+                                            reason: "must be positive and at most 1000000 Hz, found 1000000000")) {
+            try ModelBundle.open(path: native)
+        }
+    }
+
+    /// The known gap of issue 14: verify sized its built-in test signals from sampling_rate.
+    @Test func hugeSamplingRateIsExitStatusTwoWithOneLine() throws {
+        let scratch = try ScratchDirectory("family-preprocessor")
+        defer { scratch.remove() }
+        try MutatedPreprocessor.all[2].write(into: scratch)
+        let result = try CLI.run(["verify", scratch.path, "--reference", scratch.path, "--threads", "1"])
+        #expect(result.status == 2 && !result.crashed)
+        #expect(result.stderrLines == ["unispeech: \(scratch.file("preprocessor_config.json")): field 'sampling_rate' must be positive and at most 1000000 Hz, found 1000000000"])
     }
 
     @Test func hugeLayerCountIsExitStatusTwoWithOneLine() throws {
