@@ -2,6 +2,7 @@ import CKernels
 
 extension KernelContext {
     static let scoresSlot = WorkspaceSlot("kernels.attention-scores")
+    static let headMajorSlot = WorkspaceSlot("kernels.attention-head-major")
 
     /// Largest score block, in floats: the heads of one batch item are run in groups whose [T, T] scores fit.
     static let scoreBlockFloats = 1 << 24
@@ -28,11 +29,13 @@ extension KernelContext {
             let headsPerBlock = max(1, min(heads, Self.scoreBlockFloats / (frames * keys)))
             let scores = workspace.floats(Self.scoresSlot, count: headsPerBlock * frames * keys)  // [heads, frames, keys]
             for first in stride(from: 0, to: heads, by: headsPerBlock) {
-                let count = min(headsPerBlock, heads - first), columns = (first * headDim)..<((first + 1) * headDim)
+                let count = min(headsPerBlock, heads - first), columns = (first * headDim)..<((first + count) * headDim)
                 let block = MutableMatrix(scores, rows: frames, columns: keys)
+                let operands = headOperands(q: qb.columns(columns), k: kb.rows(0..<keys).columns(columns),
+                                            v: vb.rows(0..<keys).columns(columns), heads: count, headDim: headDim)
                 // scores_h[frames, keys] = Q_h[frames, d] K_h[keys, d]ᵀ for each head h of the block
-                try batchedGemm(batch: count, qb.columns(columns), batchStride: headDim,
-                                RightOperand(matrix: kb.rows(0..<keys).columns(columns), transposed: true), batchStride: headDim,
+                try batchedGemm(batch: count, operands.q, batchStride: operands.qStride,
+                                RightOperand(matrix: operands.k, transposed: true), batchStride: operands.kvStride,
                                 into: block, batchStride: frames * keys)
                 var softmaxScale = scale
                 if let scoreBias {  // softmax(scale * scores + bias)
@@ -48,9 +51,64 @@ extension KernelContext {
                     }
                 }
                 // context_h[frames, d] = P_h[frames, keys] V_h[keys, d]
+                let contextBlock = cb.columns(columns)
                 try batchedGemm(batch: count, block.readOnly, batchStride: frames * keys,
-                                RightOperand(matrix: vb.rows(0..<keys).columns(columns), transposed: false), batchStride: headDim,
-                                into: cb.columns(columns), batchStride: headDim)
+                                RightOperand(matrix: operands.v, transposed: false), batchStride: operands.kvStride,
+                                into: operands.context ?? contextBlock.columns(0..<headDim), batchStride: operands.qStride)
+                if let headMajor = operands.context {
+                    measure("attention head-major copy \(count)x\(frames)x\(headDim)") {
+                        copyHeads(from: headMajor.readOnly, heads: count, headDim: headDim, toInterleaved: contextBlock)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The operands of one block of heads: views of the interleaved [frames, heads * d] matrices (head h at
+    /// columns h * d, one batch stride of d), or, where oneDNN's brgemm kernels exist (they take dense operands
+    /// only, and otherwise the products run on gemm:jit, whose first call in a process generates its kernels),
+    /// head-major copies [heads, frames, d] and a head-major context buffer to be copied back.
+    private func headOperands(q: Matrix, k: Matrix, v: Matrix, heads: Int, headDim: Int)
+        -> (q: Matrix, k: Matrix, v: Matrix, qStride: Int, kvStride: Int, context: MutableMatrix?) {
+        guard engine.backend == .onednn, ComputePlatform.current.onednnHasBrgemm else {
+            return (q.columns(0..<headDim), k.columns(0..<headDim), v.columns(0..<headDim), headDim, headDim, nil)
+        }
+        let frames = q.rows, keys = k.rows
+        let buffer = workspace.floats(Self.headMajorSlot, count: heads * headDim * (2 * frames + 2 * keys))
+        let parts = [(q, frames), (k, keys), (v, keys)].reduce(into: (buffer, [MutableMatrix]())) { state, item in
+            let part = MutableMatrix(state.0, rows: item.1, columns: headDim)
+            state.1.append(part)
+            state.0 += heads * item.1 * headDim
+        }
+        measure("attention head-major copy \(heads)x\(frames)x\(headDim)") {
+            for (source, target) in zip([q, k, v], parts.1) {
+                copyHeads(from: source, heads: heads, headDim: headDim, toHeadMajor: target)
+            }
+        }
+        let context = MutableMatrix(parts.0, rows: frames, columns: headDim)
+        return (parts.1[0].readOnly, parts.1[1].readOnly, parts.1[2].readOnly, frames * headDim, keys * headDim, context)
+    }
+
+    /// [rows, heads * d] -> [heads, rows, d] (target: the first head's [rows, d] block; heads follow densely).
+    private func copyHeads(from source: Matrix, heads: Int, headDim: Int, toHeadMajor target: MutableMatrix) {
+        forEachShare(heads) { _, range in
+            for h in range {
+                for row in 0..<source.rows {
+                    (target.base + (h * source.rows + row) * headDim)
+                        .update(from: source.base + row * source.rowStride + h * headDim, count: headDim)
+                }
+            }
+        }
+    }
+
+    /// [heads, rows, d] (source: the first head's [rows, d] block) -> [rows, heads * d].
+    private func copyHeads(from source: Matrix, heads: Int, headDim: Int, toInterleaved target: MutableMatrix) {
+        forEachShare(heads) { _, range in
+            for h in range {
+                for row in 0..<source.rows {
+                    (target.base + row * target.rowStride + h * headDim)
+                        .update(from: source.base + (h * source.rows + row) * headDim, count: headDim)
+                }
             }
         }
     }

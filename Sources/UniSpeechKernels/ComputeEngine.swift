@@ -34,6 +34,8 @@ public struct ComputePlatform: Sendable {
     public let hasAVX2: Bool
     /// True when oneDNN runs u8 x s8 products with VNNI (exact s32 accumulation of 8-bit codes).
     public let onednnHasVNNI: Bool
+    /// True when oneDNN has its brgemm matmul kernels (AVX-512): they take dense operands only.
+    public let onednnHasBrgemm: Bool
 
     /// OpenBLAS cores that run SSE-era kernels: on a CPU with AVX2 they waste most of it.
     static let genericOpenBLASCores: Set<String> = ["prescott", "nehalem", "core2", "atom", "katmai", "coppermine",
@@ -55,6 +57,7 @@ public struct ComputePlatform: Sendable {
         let isa = dnnl_get_effective_cpu_isa()
         onednnISA = Self.name(of: isa)
         onednnHasVNNI = Self.includes(isa, dnnl_cpu_isa_avx512_core_vnni) || Self.includes(isa, dnnl_cpu_isa_avx2_vnni)
+        onednnHasBrgemm = Self.includes(isa, dnnl_cpu_isa_avx512_core)
         openblasCore = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 

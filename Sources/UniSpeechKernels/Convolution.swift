@@ -71,7 +71,9 @@ public struct ConvWeights: Sendable {
             torchWeight.withUnsafeBufferPointer { source in
                 scales.withUnsafeBufferPointer { scale in
                     reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels,
-                                         inputs: perGroup, kernel: kernel) { value, tap in value * scale[tap] }
+                                         inputs: perGroup, kernel: kernel, chunkTaps: inChannels == 1 ? kernel : geometry.stride) {
+                        value, tap in value * scale[tap]
+                    }
                 }
             }
             initialized = torchWeight.count
@@ -181,20 +183,26 @@ final class GeneralConvWeights: @unchecked Sendable {
 
 /// Copies torch's Conv1d weight layout [out, inputs, tap] into window order [out, tap, inputs] (each output channel's
 /// taps as they lie in a time-major input window), passing each value through `transform(value, tap)`.
+/// With `chunkTaps` < kernel the taps are split into chunks of `chunkTaps` (the last may be shorter), each chunk a
+/// dense [out, taps of the chunk, inputs] block, the chunks one after another: every chunk is then a plain matrix.
 @inline(__always)
 private func reorderToWindowOrder<T>(_ source: UnsafePointer<T>, into target: UnsafeMutablePointer<T>, outChannels: Int,
-                                     inputs: Int, kernel: Int, _ transform: (T, Int) -> T) {
-    for out in 0..<outChannels {
-        let from = source + out * inputs * kernel  // [input, tap]
-        let to = target + out * kernel * inputs  // [tap, input]
-        // One output channel's block stays in cache; the inner loop runs along the longer side.
-        if kernel >= inputs {
-            for input in 0..<inputs {
-                for tap in 0..<kernel { to[tap * inputs + input] = transform(from[input * kernel + tap], tap) }
-            }
-        } else {
-            for tap in 0..<kernel {
-                for input in 0..<inputs { to[tap * inputs + input] = transform(from[input * kernel + tap], tap) }
+                                     inputs: Int, kernel: Int, chunkTaps: Int? = nil, _ transform: (T, Int) -> T) {
+    let chunkTaps = chunkTaps ?? kernel
+    for firstTap in stride(from: 0, to: kernel, by: chunkTaps) {
+        let taps = min(chunkTaps, kernel - firstTap), chunk = target + outChannels * firstTap * inputs
+        for out in 0..<outChannels {
+            let from = source + out * inputs * kernel + firstTap  // [input, tap]
+            let to = chunk + out * taps * inputs  // [tap, input]
+            // One output channel's block stays in cache; the inner loop runs along the longer side.
+            if taps >= inputs {
+                for input in 0..<inputs {
+                    for tap in 0..<taps { to[tap * inputs + input] = transform(from[input * kernel + tap], firstTap + tap) }
+                }
+            } else {
+                for tap in 0..<taps {
+                    for input in 0..<inputs { to[tap * inputs + input] = transform(from[input * kernel + tap], firstTap + tap) }
+                }
             }
         }
     }
@@ -258,19 +266,30 @@ extension KernelContext {
 
     /// Unpadded, ungrouped conv without im2col: on time-major x the taps of output frame t are the contiguous
     /// values x[t * stride ..< t * stride + kernel, :], so each run of `stride` taps is a plain matrix with row
-    /// stride stride * cin, multiplied straight from x.
+    /// stride stride * cin, multiplied straight from x (weights: one dense block per run, `ConvWeights`).
+    /// A last, shorter run (kernel 3, stride 2: tap 2) has rows longer than its columns; oneDNN's brgemm takes
+    /// dense operands only and would leave it to gemm:jit at half the rate, so there it is copied dense first.
     private func strided(_ x: Matrix, _ conv: ConvWeights, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                          into y: MutableMatrix) throws {
         let cin = conv.inChannels, cout = conv.outChannels, kernel = conv.geometry.kernel, step = conv.geometry.stride
-        let rowWidth = kernel * cin
         for firstTap in stride(from: 0, to: kernel, by: step) {
             let taps = min(step, kernel - firstTap)
             // The windows' taps firstTap ..< firstTap + taps: [outLength, taps * cin] with row stride stride * cin.
             let windows = Matrix(x.base + firstTap * cin, rows: y.rows, columns: taps * cin, rowStride: step * cin)
-            let w = Matrix(weights + firstTap * cin, rows: cout, columns: taps * cin, rowStride: rowWidth)
+            let w = RightOperand(matrix: Matrix(weights + cout * firstTap * cin, rows: cout, columns: taps * cin), transposed: true)
             // y[outLength, cout] (+)= windows W_taps[cout, taps * cin]ᵀ (+ bias, once)
-            try gemm(windows, RightOperand(matrix: w, transposed: true), bias: firstTap == 0 ? bias : nil,
-                     accumulate: firstTap > 0, into: y)
+            if taps == step || engine.backend != .onednn || !ComputePlatform.current.onednnHasBrgemm {
+                try gemm(windows, w, bias: firstTap == 0 ? bias : nil, accumulate: firstTap > 0, into: y)
+                continue
+            }
+            let blockRows = max(1, min(y.rows, Self.im2colBlockFloats / windows.columns))
+            let dense = workspace.floats(Self.columnsSlot, count: blockRows * windows.columns)
+            for start in stride(from: 0, to: y.rows, by: blockRows) {
+                let rows = start..<min(start + blockRows, y.rows)
+                let block = MutableMatrix(dense, rows: rows.count, columns: windows.columns)
+                measure("conv window copy \(rows.count)x\(windows.columns)") { block.copy(from: windows.rows(rows)) }
+                try gemm(block.readOnly, w, bias: firstTap == 0 ? bias : nil, accumulate: firstTap > 0, into: y.rows(rows))
+            }
         }
     }
 

@@ -13,9 +13,11 @@ struct RightOperand {
 }
 
 extension KernelContext {
-    /// Products with fewer rows than this run on one primitive for every M (oneDNN's run-time dimensions): for
-    /// short inputs, making a fixed-M primitive for each new length (~0.1 ms each, a few dozen per model) costs more
-    /// than its faster brgemm kernel saves.
+    /// Without brgemm (AVX2), products with fewer rows than this run on one primitive for every M (oneDNN's
+    /// run-time dimensions), so a new short input length makes no new primitives. Where brgemm exists every
+    /// product gets a fixed-M primitive (~0.1 ms to make): run-time M always runs gemm:jit, which is slower there
+    /// and whose first call in a process spends ~20 ms generating its kernels (30 files of 0.6-2.6 s, base f32,
+    /// 2 threads, AVX-512: 3.17 s with run-time M below 128 rows, 2.45 s fixed).
     static let runtimeRowsBelow = 128
 
     /// Products smaller than this many multiply-adds run on one thread: waking the other threads and waiting for
@@ -41,7 +43,7 @@ extension KernelContext {
         guard m > 0, n > 0, batch > 0 else { return }
         switch engine.backend {
         case .onednn:
-            let runtimeRows = batch == 1 && m < Self.runtimeRowsBelow
+            let runtimeRows = batch == 1 && m < Self.runtimeRowsBelow && !ComputePlatform.current.onednnHasBrgemm
             let shape = MatmulShape(
                 batch: batch, m: runtimeRows ? 0 : m, n: n, k: k,
                 a: OperandLayout(type: .f32, batchStride: aStride, rowStride: a.rowStride, columnStride: 1),
