@@ -61,8 +61,6 @@ struct FeatureEncoder {
         for layer in layers { lengths.append(layer.conv.outputLength(lengths[lengths.count - 1])) }
         let frames = lengths[lengths.count - 1]
         guard frames > 0 else { return 0 }
-        // A group norm over time needs the first layer's statistics over every frame before any block goes on.
-        let overTime = try firstLayerGroupNorm.map { try firstLayerNormalization(waveform, $0, context: context) }
         // Layer i's frames per final frame: the product of the strides after it.
         var span = 1, floatsPerFrame = 0
         for layer in layers.reversed() {
@@ -70,14 +68,23 @@ struct FeatureEncoder {
             span *= layer.conv.geometry.stride
         }
         let block = tap == nil ? max(1, blockFrames ?? Self.blockFloats / floatsPerFrame) : frames
+        // Output frames of each layer a block needs, from the last layer back to the samples; under a tap, every
+        // frame of every layer, as transformers computes them.
+        func needed(_ frames: Range<Int>) -> [Range<Int>] {
+            if tap != nil { return lengths.map { 0..<$0 } }
+            var needed = [frames]
+            for layer in layers.reversed() { needed.insert(layer.conv.geometry.inputRange(of: needed[0]), at: 0) }
+            return needed
+        }
+        // A group norm over time needs the first layer's statistics over every frame before any block goes on; its
+        // blocks are as long as the first layer's share of a block below, so that both use one buffer, touched once.
+        let overTime = try firstLayerGroupNorm.map {
+            try firstLayerNormalization(waveform, $0, blockRows: needed(0..<min(block, frames))[1].count, context: context)
+        }
         var realLength = realSamples
         for start in stride(from: 0, to: frames, by: block) {
             let end = min(start + block, frames)
-            // Output frames of each layer this block needs, from the last layer back to the samples; under a tap, every
-            // frame of every layer, as transformers computes them.
-            var needed = [start..<end]
-            for layer in layers.reversed() { needed.insert(layer.conv.geometry.inputRange(of: needed[0]), at: 0) }
-            if tap != nil { needed = lengths.map { 0..<$0 } }
+            let needed = needed(start..<end)
             var x = waveform.rows(needed[0])  // [samples, 1]
             for (index, layer) in layers.enumerated() {
                 let rows = needed[index + 1].count, channels = layer.conv.outChannels
@@ -102,11 +109,11 @@ struct FeatureEncoder {
 
     /// The first layer's group norm as a per-channel scale and shift, from its conv output over every frame, run in
     /// blocks that are not kept: recomputing each block afterwards costs less than storing the whole layer.
-    private func firstLayerNormalization(_ waveform: Matrix, _ norm: NormWeights,
+    private func firstLayerNormalization(_ waveform: Matrix, _ norm: NormWeights, blockRows: Int,
                                          context: KernelContext) throws -> (scales: [Float], shifts: [Float]) {
         let conv = layers[0].conv, frames = conv.outputLength(waveform.rows)
         var moments = ChannelMoments(channels: conv.outChannels)
-        let block = max(1, Self.blockFloats / conv.outChannels)
+        let block = max(1, blockRows)
         for start in stride(from: 0, to: frames, by: block) {
             let end = min(start + block, frames)
             let y = context.buffer(Self.buffers[0], rows: end - start, columns: conv.outChannels)
