@@ -485,11 +485,21 @@ struct FieldReader {
         return value
     }
 
-    func int(_ key: String, _ target: inout Int) throws {
+    /// Sets `target` to `key`'s value as `extract` reads it, when present and not null; a value `extract` cannot read
+    /// is an error that says what was `expected`.
+    private func read<T>(_ key: String, _ target: inout T, expected: String, _ extract: (JSONValue) -> T?) throws {
         guard let value = value(key) else { return }
-        guard let v = value.intValue else { throw ConfigError.wrongType(path: source, field: key, expected: "an integer") }
+        guard let v = extract(value) else { throw ConfigError.wrongType(path: source, field: key, expected: expected) }
         target = v
     }
+
+    /// A list whose every item `extract` reads.
+    private static func list<T>(_ value: JSONValue, _ extract: (JSONValue) -> T?) -> [T]? {
+        guard let items = value.arrayValue, case let v = items.compactMap(extract), v.count == items.count else { return nil }
+        return v
+    }
+
+    func int(_ key: String, _ target: inout Int) throws { try read(key, &target, expected: "an integer", \.intValue) }
 
     func optionalInt(_ key: String, _ target: inout Int?) throws {
         guard let value = json[key] else { return }
@@ -500,43 +510,21 @@ struct FieldReader {
     }
 
     func optionalString(_ key: String, _ target: inout String?) throws {
-        guard let value = value(key) else { return }
-        guard let v = value.stringValue else { throw ConfigError.wrongType(path: source, field: key, expected: "a string") }
-        target = v
+        try read(key, &target, expected: "a string") { $0.stringValue.map(Optional.some) }  // nil: not a string
     }
 
-    func double(_ key: String, _ target: inout Double) throws {
-        guard let value = value(key) else { return }
-        guard let v = value.doubleValue else { throw ConfigError.wrongType(path: source, field: key, expected: "a number") }
-        target = v
-    }
+    func double(_ key: String, _ target: inout Double) throws { try read(key, &target, expected: "a number", \.doubleValue) }
 
-    func bool(_ key: String, _ target: inout Bool) throws {
-        guard let value = value(key) else { return }
-        guard let v = value.boolValue else { throw ConfigError.wrongType(path: source, field: key, expected: "true or false") }
-        target = v
-    }
+    func bool(_ key: String, _ target: inout Bool) throws { try read(key, &target, expected: "true or false", \.boolValue) }
 
-    func string(_ key: String, _ target: inout String) throws {
-        guard let value = value(key) else { return }
-        guard let v = value.stringValue else { throw ConfigError.wrongType(path: source, field: key, expected: "a string") }
-        target = v
-    }
+    func string(_ key: String, _ target: inout String) throws { try read(key, &target, expected: "a string", \.stringValue) }
 
     func ints(_ key: String, _ target: inout [Int]) throws {
-        guard let value = value(key) else { return }
-        guard let items = value.arrayValue, case let v = items.compactMap(\.intValue), v.count == items.count else {
-            throw ConfigError.wrongType(path: source, field: key, expected: "a list of integers")
-        }
-        target = v
+        try read(key, &target, expected: "a list of integers") { Self.list($0, \.intValue) }
     }
 
     func strings(_ key: String, _ target: inout [String]) throws {
-        guard let value = value(key) else { return }
-        guard let items = value.arrayValue, case let v = items.compactMap(\.stringValue), v.count == items.count else {
-            throw ConfigError.wrongType(path: source, field: key, expected: "a list of strings")
-        }
-        target = v
+        try read(key, &target, expected: "a list of strings") { Self.list($0, \.stringValue) }
     }
 
     func labels(_ key: String, _ target: inout [Int: String]) throws {

@@ -1,18 +1,12 @@
-import UniSpeech
+@testable import UniSpeech
 
-/// A small deterministic generator for the mutator (libFuzzer passes a seed per call).
+/// A small deterministic generator for the mutator (libFuzzer passes a seed per call): verify's SplitMix64.
 struct FuzzRandom {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 | 1) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// Uniform in 0..<count (count > 0).
     mutating func below(_ count: Int) -> Int { Int(next() % UInt64(count)) }

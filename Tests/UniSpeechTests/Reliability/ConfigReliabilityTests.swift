@@ -32,6 +32,14 @@ struct BrokenConfig: CustomTestStringConvertible, Sendable {
         BrokenConfig(name: "id2label with a non-integer key", text: #"{"id2label": {"zero": "yes"}}"#,
                      expected: "integer keys and string labels"),
         BrokenConfig(name: "negative layer_norm_eps", text: #"{"layer_norm_eps": -1}"#, expected: "must be positive"),
+        BrokenConfig(name: "model_type is a number", text: #"{"model_type": 5}"#, expected: "field 'model_type' must be a string"),
+        BrokenConfig(name: "hidden_act is a list", text: #"{"hidden_act": ["gelu"]}"#, expected: "field 'hidden_act' must be a string"),
+        BrokenConfig(name: "layer_norm_eps is a string", text: #"{"layer_norm_eps": "1e-5"}"#, expected: "field 'layer_norm_eps' must be a number"),
+        BrokenConfig(name: "do_stable_layer_norm is a string", text: #"{"do_stable_layer_norm": "yes"}"#,
+                     expected: "field 'do_stable_layer_norm' must be true or false"),
+        BrokenConfig(name: "conv_dim holds a string", text: #"{"conv_dim": [8, "8"]}"#, expected: "field 'conv_dim' must be a list of integers"),
+        BrokenConfig(name: "architectures holds a number", text: #"{"architectures": [1]}"#,
+                     expected: "field 'architectures' must be a list of strings"),
     ]
 }
 
