@@ -55,9 +55,12 @@ public struct ChunkedRunReport: Sendable {
 public enum ChunkedRun {
     /// Runs `request` in the chunks of `settings`.
     public static func run(_ request: RunRequest, chunks settings: ChunkSettings) throws -> ChunkedRunReport {
+        try run(request, chunks: settings, model: request.openModel())
+    }
+
+    /// Runs `request` on `model` (from `request.openModel()`) in the chunks of `settings`.
+    public static func run(_ request: RunRequest, chunks settings: ChunkSettings, model: SpeechModel) throws -> ChunkedRunReport {
         guard request.outputPath == nil else { throw ChunkError.noOutputFile }
-        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm,
-                                    targetLanguage: request.targetLanguage)
         let plan = try ChunkPlan(settings, samplingRate: model.samplingRate, frameSamples: model.bundle.config.inputsToLogitsRatio)
         try ChunkedTranscription.requireCTC(model, head: request.head ?? model.model.defaultHead)
         defer { request.progress?(.finished) }

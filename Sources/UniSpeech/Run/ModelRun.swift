@@ -50,6 +50,13 @@ public struct RunRequest: Sendable {
     }
 }
 
+extension RunRequest {
+    /// Loads the model the request names, with its threads, GEMM engine, language and profiling.
+    public func openModel() throws -> SpeechModel {
+        try SpeechModel(path: modelPath, threads: threads, gemm: gemm, targetLanguage: targetLanguage, profiling: profiling)
+    }
+}
+
 /// Summary statistics of one output tensor.
 public struct TensorSummary: Sendable, Equatable {
     public var name: String
@@ -228,9 +235,10 @@ public enum ModelRun {
     }
 
     /// Runs `request` end to end.
-    public static func run(_ request: RunRequest) throws -> RunReport {
-        let model = try SpeechModel(path: request.modelPath, threads: request.threads, gemm: request.gemm,
-                                    targetLanguage: request.targetLanguage, profiling: request.profiling)
+    public static func run(_ request: RunRequest) throws -> RunReport { try run(request, model: request.openModel()) }
+
+    /// Runs `request` on `model`, loaded from `request.openModel()` (a caller that keeps it can skip its unloading).
+    public static func run(_ request: RunRequest, model: SpeechModel) throws -> RunReport {
         let head = request.head ?? model.model.defaultHead
         if request.memoryLimit != nil, !request.inputPaths.isEmpty {
             let lengths = try request.inputPaths.map { try AudioStream(path: $0, samplingRate: Double(model.samplingRate)).expectedSampleCount }
