@@ -83,7 +83,9 @@ final class ReorderedConvWeights: @unchecked Sendable {
         let bytes: UnsafeMutableRawBufferPointer
     }
 
-    private let layouts = Mutex<[Data: Buffer]>([:])
+    /// Keyed by the layout's bytes (an array, not `Data`: a model kept until exit must stay visible to LeakSanitizer,
+    /// which does not see through `Data`'s tagged storage reference and reported its keys as leaks).
+    private let layouts = Mutex<[[UInt8]: Buffer]>([:])
 
     deinit { layouts.withLock { for buffer in $0.values { buffer.bytes.deallocate() } } }
 
@@ -92,7 +94,7 @@ final class ReorderedConvWeights: @unchecked Sendable {
     func weights(in layout: dnnl_memory_desc_t, from source: UnsafeRawPointer, sourceDesc: dnnl_memory_desc_t, tapScales: [Float],
                  engine: dnnl_engine_t, stream: dnnl_stream_t) throws -> UnsafeRawPointer {
         var layout = layout
-        let key = withUnsafeBytes(of: &layout) { Data($0) }
+        let key = withUnsafeBytes(of: &layout) { [UInt8]($0) }
         let buffer = try layouts.withLock { layouts -> Buffer in
             if let found = layouts[key] { return found }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&layout), 1), alignment: 64)
