@@ -47,21 +47,19 @@ extension VerifyReport {
             candidate is fed the reference's input, so its figures show the error that stage adds by itself. Padded \
             frames are left out. Points in the band marked inf are exact (no error at all); the dashed line is the threshold.
             """)
-        body.element("div", [("class", "figure")]) { figure in
-            SVGPlot.lines(title: "SQNR per stage (dB)", stages: labels,
-                          series: [PlotSeries(name: "accumulated SQNR (dB)", values: stages.map(\.accumulated.sqnr)),
-                                   PlotSeries(name: "isolated SQNR (dB)", values: stages.map(\.isolated.sqnr))],
-                          yLabel: "SQNR (dB)",
-                          guides: [PlotGuide(name: "minimum \(ModelVerifier.threshold(thresholds.minStageSQNR)) dB", value: thresholds.minStageSQNR)],
-                          highlighted: highlighted, into: &figure)
-        }
-        body.element("div", [("class", "figure")]) { figure in
-            SVGPlot.lines(title: "Cosine similarity per stage", stages: labels,
-                          series: [PlotSeries(name: "accumulated cosine", values: stages.map(\.accumulated.cosine)),
-                                   PlotSeries(name: "isolated cosine", values: stages.map(\.isolated.cosine))],
-                          yLabel: "cosine",
-                          guides: [PlotGuide(name: "minimum \(ModelVerifier.threshold(thresholds.minStageCosine))", value: thresholds.minStageCosine)],
-                          highlighted: highlighted, into: &figure)
+        let plots: [(title: String, measure: String, unit: String, figure: KeyPath<ErrorFigures, Double>, minimum: Double)] = [
+            ("SQNR per stage (dB)", "SQNR (dB)", " dB", \.sqnr, thresholds.minStageSQNR),
+            ("Cosine similarity per stage", "cosine", "", \.cosine, thresholds.minStageCosine),
+        ]
+        for plot in plots {
+            body.element("div", [("class", "figure")]) { figure in
+                SVGPlot.lines(title: plot.title, stages: labels,
+                              series: [PlotSeries(name: "accumulated " + plot.measure, values: stages.map { $0.accumulated[keyPath: plot.figure] }),
+                                       PlotSeries(name: "isolated " + plot.measure, values: stages.map { $0.isolated[keyPath: plot.figure] })],
+                              yLabel: plot.measure,
+                              guides: [PlotGuide(name: "minimum \(ModelVerifier.threshold(plot.minimum))" + plot.unit, value: plot.minimum)],
+                              highlighted: highlighted, into: &figure)
+            }
         }
         body.element("h2", text: "Stages")
         body.element("table", [("class", "stages")]) { table in
