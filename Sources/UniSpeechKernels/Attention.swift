@@ -57,7 +57,8 @@ extension KernelContext {
                                 into: operands.context ?? contextBlock.columns(0..<headDim), batchStride: operands.qStride)
                 if let headMajor = operands.context {
                     measure("attention head-major copy \(count)x\(frames)x\(headDim)") {
-                        copyHeads(from: headMajor.readOnly, heads: count, headDim: headDim, toInterleaved: contextBlock)
+                        copyHeads(heads: count, headDim: headDim, rows: frames, from: (headMajor.readOnly.base, frames * headDim, headDim),
+                                  to: (contextBlock.base, headDim, contextBlock.rowStride))
                     }
                 }
             }
@@ -65,49 +66,39 @@ extension KernelContext {
     }
 
     /// The operands of one block of heads: views of the interleaved [frames, heads * d] matrices (head h at
-    /// columns h * d, one batch stride of d), or, where oneDNN's brgemm kernels exist (they take dense operands
+    /// columns h * d, one batch stride of d), or, where oneDNN's brgemm kernels run (they take dense operands
     /// only, and otherwise the products run on gemm:jit, whose first call in a process generates its kernels),
     /// head-major copies [heads, frames, d] and a head-major context buffer to be copied back.
     private func headOperands(q: Matrix, k: Matrix, v: Matrix, heads: Int, headDim: Int)
         -> (q: Matrix, k: Matrix, v: Matrix, qStride: Int, kvStride: Int, context: MutableMatrix?) {
-        guard engine.backend == .onednn, ComputePlatform.current.onednnHasBrgemm else {
+        guard runsBrgemm else {
             return (q.columns(0..<headDim), k.columns(0..<headDim), v.columns(0..<headDim), headDim, headDim, nil)
         }
         let frames = q.rows, keys = k.rows
+        // [heads, frames, d] q, [heads, keys, d] k and v, [heads, frames, d] context, one after another
         let buffer = workspace.floats(Self.headMajorSlot, count: heads * headDim * (2 * frames + 2 * keys))
-        let parts = [(q, frames), (k, keys), (v, keys)].reduce(into: (buffer, [MutableMatrix]())) { state, item in
-            let part = MutableMatrix(state.0, rows: item.1, columns: headDim)
-            state.1.append(part)
-            state.0 += heads * item.1 * headDim
-        }
+        let qh = MutableMatrix(buffer, rows: frames, columns: headDim)
+        let kh = MutableMatrix(buffer + heads * frames * headDim, rows: keys, columns: headDim)
+        let vh = MutableMatrix(buffer + heads * (frames + keys) * headDim, rows: keys, columns: headDim)
+        let context = MutableMatrix(buffer + heads * (frames + 2 * keys) * headDim, rows: frames, columns: headDim)
         measure("attention head-major copy \(heads)x\(frames)x\(headDim)") {
-            for (source, target) in zip([q, k, v], parts.1) {
-                copyHeads(from: source, heads: heads, headDim: headDim, toHeadMajor: target)
+            for (source, target) in [(q, qh), (k, kh), (v, vh)] {
+                copyHeads(heads: heads, headDim: headDim, rows: source.rows,
+                          from: (source.base, headDim, source.rowStride), to: (target.base, source.rows * headDim, headDim))
             }
         }
-        let context = MutableMatrix(parts.0, rows: frames, columns: headDim)
-        return (parts.1[0].readOnly, parts.1[1].readOnly, parts.1[2].readOnly, frames * headDim, keys * headDim, context)
+        return (qh.readOnly, kh.readOnly, vh.readOnly, frames * headDim, keys * headDim, context)
     }
 
-    /// [rows, heads * d] -> [heads, rows, d] (target: the first head's [rows, d] block; heads follow densely).
-    private func copyHeads(from source: Matrix, heads: Int, headDim: Int, toHeadMajor target: MutableMatrix) {
+    /// Copies `heads` [rows, d] blocks between layouts, each given as (first value, head stride, row stride): head h,
+    /// row r of `source` at base + h * headStride + r * rowStride goes to the same place in `target`'s layout.
+    private func copyHeads(heads: Int, headDim: Int, rows: Int, from source: (base: UnsafePointer<Float>, head: Int, row: Int),
+                           to target: (base: UnsafeMutablePointer<Float>, head: Int, row: Int)) {
         forEachShare(heads) { _, range in
             for h in range {
-                for row in 0..<source.rows {
-                    (target.base + (h * source.rows + row) * headDim)
-                        .update(from: source.base + row * source.rowStride + h * headDim, count: headDim)
-                }
-            }
-        }
-    }
-
-    /// [heads, rows, d] (source: the first head's [rows, d] block) -> [rows, heads * d].
-    private func copyHeads(from source: Matrix, heads: Int, headDim: Int, toInterleaved target: MutableMatrix) {
-        forEachShare(heads) { _, range in
-            for h in range {
-                for row in 0..<source.rows {
-                    (target.base + row * target.rowStride + h * headDim)
-                        .update(from: source.base + (h * source.rows + row) * headDim, count: headDim)
+                for r in 0..<rows {
+                    (target.base + h * target.head + r * target.row).update(from: source.base + h * source.head + r * source.row,
+                                                                            count: headDim)
                 }
             }
         }

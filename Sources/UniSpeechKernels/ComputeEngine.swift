@@ -150,6 +150,10 @@ public final class KernelContext {
 
     public var threads: Int { engine.threads }
 
+    /// True when this context's products run on oneDNN's brgemm kernels (oneDNN on an AVX-512 CPU): they take dense
+    /// operands only, so strided operands are worth copying dense first.
+    var runsBrgemm: Bool { engine.backend == .onednn && ComputePlatform.current.onednnHasBrgemm }
+
     /// Room for [rows, columns] floats in `slot` (contents undefined), valid until the slot is asked for again.
     public func buffer(_ slot: WorkspaceSlot, rows: Int, columns: Int) -> MutableMatrix {
         MutableMatrix(workspace.floats(slot, count: rows * columns), rows: rows, columns: columns)

@@ -67,17 +67,8 @@ public struct ConvWeights: Sendable {
                       bias: bias)
             return
         }
-        let reordered = [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
-            torchWeight.withUnsafeBufferPointer { source in
-                scales.withUnsafeBufferPointer { scale in
-                    reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels,
-                                         inputs: perGroup, kernel: kernel, chunkTaps: inChannels == 1 ? kernel : geometry.stride) {
-                        value, tap in value * scale[tap]
-                    }
-                }
-            }
-            initialized = torchWeight.count
-        }
+        let reordered = scaledWindowOrder(torchWeight, tapScales: scales, outChannels: outChannels, inputs: perGroup,
+                                          chunkTaps: inChannels == 1 ? kernel : geometry.stride)
         self.init(inChannels: inChannels, outChannels: outChannels, groups: groups, geometry: geometry,
                   product: .float(FloatStorage(reordered)), bias: bias)
     }
@@ -149,7 +140,6 @@ final class GeneralConvWeights: @unchecked Sendable {
     let tapScales: [Float]
     private let outChannels: Int
     private let inputs: Int
-    private var kernel: Int { tapScales.count }
     private let windowOrder = Mutex<[Float]?>(nil)
     /// The layouts oneDNN's convolutions asked for.
     let onednn = ReorderedConvWeights()
@@ -165,19 +155,39 @@ final class GeneralConvWeights: @unchecked Sendable {
     func withWindowOrder<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
         let reordered = windowOrder.withLock { cached -> [Float] in
             if let cached { return cached }
-            let made = [Float](unsafeUninitializedCapacity: torchLayout.count) { target, initialized in
-                torchLayout.withUnsafeBufferPointer { source in
-                    tapScales.withUnsafeBufferPointer { scale in
-                        reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels,
-                                             inputs: inputs, kernel: kernel) { value, tap in value * scale[tap] }
-                    }
-                }
-                initialized = torchLayout.count
-            }
+            let made = scaledWindowOrder(torchLayout, tapScales: tapScales, outChannels: outChannels, inputs: inputs)
             cached = made
             return made
         }
         return try reordered.withUnsafeBufferPointer { try body($0.baseAddress!) }
+    }
+}
+
+/// torch's Conv1d weight layout [out, inputs, kernel] as window order [out, kernel, inputs]: each output channel's
+/// taps as they lie in a time-major input window (a conv as the linear map of its input windows).
+public func convWindowOrder<T>(_ values: [T], inputs: Int, kernel: Int) -> [T] {
+    precondition(inputs > 0 && kernel > 0 && values.count % (inputs * kernel) == 0, "conv weight has the wrong size")
+    return [T](unsafeUninitializedCapacity: values.count) { target, initialized in
+        values.withUnsafeBufferPointer { source in
+            reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: values.count / (inputs * kernel),
+                                 inputs: inputs, kernel: kernel) { value, _ in value }
+        }
+        initialized = values.count
+    }
+}
+
+/// torch's Conv1d weights [out, inputs, tap] in window order (chunked by `chunkTaps`, see `reorderToWindowOrder`),
+/// each tap multiplied by its weight-norm scale.
+private func scaledWindowOrder(_ torchWeight: FloatStorage, tapScales: [Float], outChannels: Int, inputs: Int,
+                               chunkTaps: Int? = nil) -> [Float] {
+    [Float](unsafeUninitializedCapacity: torchWeight.count) { target, initialized in
+        torchWeight.withUnsafeBufferPointer { source in
+            tapScales.withUnsafeBufferPointer { scale in
+                reorderToWindowOrder(source.baseAddress!, into: target.baseAddress!, outChannels: outChannels, inputs: inputs,
+                                     kernel: tapScales.count, chunkTaps: chunkTaps) { value, tap in value * scale[tap] }
+            }
+        }
+        initialized = torchWeight.count
     }
 }
 
@@ -278,7 +288,7 @@ extension KernelContext {
             let windows = Matrix(x.base + firstTap * cin, rows: y.rows, columns: taps * cin, rowStride: step * cin)
             let w = RightOperand(matrix: Matrix(weights + cout * firstTap * cin, rows: cout, columns: taps * cin), transposed: true)
             // y[outLength, cout] (+)= windows W_taps[cout, taps * cin]ᵀ (+ bias, once)
-            if taps == step || engine.backend != .onednn || !ComputePlatform.current.onednnHasBrgemm {
+            if taps == step || !runsBrgemm {
                 try gemm(windows, w, bias: firstTap == 0 ? bias : nil, accumulate: firstTap > 0, into: y)
                 continue
             }

@@ -65,7 +65,7 @@ struct MatmulShape: Hashable {
     /// Threads the primitive is made for and runs on.
     var threads: Int
     /// M is given at each call: one primitive serves every input length (oneDNN then runs its gemm kernels, not
-    /// its brgemm ones, so this is for short inputs, where making a primitive per length costs more than it saves).
+    /// its brgemm ones; `KernelContext.runtimeRowsBelow` says when).
     var runtimeRows: Bool = false
 
     /// oneDNN's placeholder for a dimension given at execution.

@@ -1,5 +1,4 @@
 import CDNNL
-import Foundation
 import Synchronization
 
 /// Everything that makes a 1-D convolution primitive on time-major data: x [length, inChannels] in, y [outLength,

@@ -119,24 +119,14 @@ final class WeightLoader {
             _ = try info(name, shape: shape)
             let scales = try floats(QuantizedTensorNaming.scaleName(of: name), shape: [outChannels])
             let values = try source.bytes(of: name).load(as: Int8.self)
-            stored = .int8(values: TensorBytes(values: Self.windowOrder(values, inChannels: inChannels, kernel: kernel)),
+            stored = .int8(values: TensorBytes(values: convWindowOrder(values, inputs: inChannels, kernel: kernel)),
                            scales: scales.array)
         } else {
             let values = try floats(name, shape: shape).array
-            stored = .float(FloatStorage(Self.windowOrder(values, inChannels: inChannels, kernel: kernel)))
+            stored = .float(FloatStorage(convWindowOrder(values, inputs: inChannels, kernel: kernel)))
         }
         return LinearWeights(stored, bias: try floats(prefix + ".bias", shape: [outChannels]), outFeatures: outChannels,
                              inFeatures: kernel * inChannels)
-    }
-
-    /// torch's conv layout [out, in, kernel] as window order [out, kernel, in].
-    static func windowOrder<T>(_ values: [T], inChannels: Int, kernel: Int) -> [T] {
-        let block = inChannels * kernel
-        return values.indices.map { index in
-            let (out, within) = index.quotientAndRemainder(dividingBy: block)
-            let (tap, input) = within.quotientAndRemainder(dividingBy: inChannels)
-            return values[out * block + input * kernel + tap]
-        }
     }
 
     /// `prefix.weight` and `prefix.bias`, both [size].
