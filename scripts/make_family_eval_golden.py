@@ -30,6 +30,8 @@ import torch
 import transformers
 from transformers import AutoConfig, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor
 
+from make_eval_golden import levenshtein  # the same unit-cost edit distance as the demo eval golden
+
 ROOT = Path(__file__).resolve().parent.parent
 FAMILY = ROOT / "Tests" / "Fixtures" / "family"
 OUT = ROOT / "Tests" / "Fixtures" / "family_eval"
@@ -44,17 +46,6 @@ CTC_LINES_SHORT = [(0, "a"), (1, "b"), (0, "ab"), (1, "a")]  # the conv adapter 
 CLASSIFICATION_CASES = ["unispeech_cls_weighted_group_mask", "wav2vec2_cls_group_mask", "hubert_cls_weighted_batchnorm_group_mask",
                         "unispeech_sat_cls_weighted_layer", "wavlm_cls_weighted_group", "data2vec_audio_cls_weighted_mask"]
 CLASSIFICATION_LINES = [(0, 0), (1, 1), (0, 1), (1, 0)]
-
-
-def levenshtein(reference, hypothesis):
-    """Unit-cost edit distance between two sequences."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, r in enumerate(reference, 1):
-        current = [i]
-        for j, h in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1]
 
 
 def model_class(case, suffix):
