@@ -22,7 +22,7 @@ public enum KernelError: LocalizedError, Equatable {
     }
 }
 
-/// What this CPU and the linked libraries offer, read once per process.
+/// What this CPU and the linked libraries offer, read once per process (which also ends OpenBLAS's idle worker threads).
 public struct ComputePlatform: Sendable {
     /// CPU features the kernels look at, by their usual names (avx2, avx512f, avx512_vnni ...).
     public let features: [String]
@@ -59,6 +59,9 @@ public struct ComputePlatform: Sendable {
         onednnHasVNNI = Self.includes(isa, dnnl_cpu_isa_avx512_core_vnni) || Self.includes(isa, dnnl_cpu_isa_avx2_vnni)
         onednnHasBrgemm = Self.includes(isa, dnnl_cpu_isa_avx512_core)
         openblasCore = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        // Our OpenBLAS calls are single-threaded (the engine splits rows), so its workers are never needed, and
+        // after the library loads they spin for ~0.1 s on the cores a forward pass wants (~30 ms of a 10 s run).
+        unispeech_openblas_end_idle_threads()
     }
 
     /// True when OpenBLAS would run generic (pre-AVX) kernels on a CPU that has AVX2.
@@ -107,6 +110,7 @@ public final class ComputeEngine: Sendable {
         self.backend = backend
         profileRecorder = profiling ? ProfileRecorder() : nil
         onednn = try OnednnEngine(cacheCapacity: primitiveCacheCapacity)
+        _ = ComputePlatform.current  // detected once per process, before the first forward pass
         if backend == .openblas {
             // Calls are single-threaded and split by the engine; OpenBLAS's own threads would spin between calls
             // and take the cores from the other threads (its thread count is process-wide, so it is set once).
