@@ -50,7 +50,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CoreTests", dependencies: ["UniSpeechCore", "TestSupport"]),
-        .testTarget(name: "KernelsTests", dependencies: ["UniSpeechKernels", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["UniSpeechKernels", "CKernels", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["UniSpeechCheckpoint", "TestSupport"]),
         .testTarget(name: "AudioTests", dependencies: ["UniSpeechAudio", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["UniSpeechModels", "UniSpeechCheckpoint", "TestSupport"]),

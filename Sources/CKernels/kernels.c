@@ -87,81 +87,146 @@ static void quantize_row_params(float lo, float hi, int qmax, float *scale, int3
     *scale = s;
 }
 
-static void quantize_rows_portable(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
-                                   uint8_t *q, float *scale, int32_t *zero_point) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *row = x + r * ld;
-        float lo = 0, hi = 0;
-        for (size_t c = 0; c < cols; c++) {
-            lo = row[c] < lo ? row[c] : lo;
-            hi = row[c] > hi ? row[c] : hi;
-        }
-        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
-        float inv = 1 / scale[r];
-        uint8_t *out = q + r * cols;
-        for (size_t c = 0; c < cols; c++) {
-            long v = lrintf(row[c] * inv) + zero_point[r];
-            out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
-        }
+/* lo = min(0, min of the row), hi = max(0, max of the row). */
+static void row_range_portable(const float *row, size_t cols, float *lo, float *hi) {
+    float l = 0, h = 0;
+    for (size_t c = 0; c < cols; c++) {
+        l = row[c] < l ? row[c] : l;
+        h = row[c] > h ? row[c] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+/* out = clamp(rint(row * inverse) + zero, 0, qmax). */
+static void quantize_row_portable(const float *row, size_t cols, float inverse, int32_t zero, int qmax, uint8_t *out) {
+    for (size_t c = 0; c < cols; c++) {
+        long v = lrintf(row[c] * inverse) + zero;
+        out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
     }
 }
 
 #if CK_X86
 __attribute__((target("avx2,fma")))
-static void quantize_rows_avx2(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
-                               uint8_t *q, float *scale, int32_t *zero_point) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *row = x + r * ld;
-        __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
-        size_t c = 0;
-        for (; c + 8 <= cols; c += 8) {
-            __m256 v = _mm256_loadu_ps(row + c);
-            vlo = _mm256_min_ps(vlo, v);
-            vhi = _mm256_max_ps(vhi, v);
-        }
-        float los[8], his[8];
-        _mm256_storeu_ps(los, vlo);
-        _mm256_storeu_ps(his, vhi);
-        float lo = 0, hi = 0;
-        for (int i = 0; i < 8; i++) {
-            lo = los[i] < lo ? los[i] : lo;
-            hi = his[i] > hi ? his[i] : hi;
-        }
-        for (; c < cols; c++) {
-            lo = row[c] < lo ? row[c] : lo;
-            hi = row[c] > hi ? row[c] : hi;
-        }
-        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
-        float inv = 1 / scale[r];
-        __m256 vinv = _mm256_set1_ps(inv);
-        __m256i vzero = _mm256_set1_epi32(zero_point[r]);
-        __m256i vmax = _mm256_set1_epi32(qmax), vmin = _mm256_setzero_si256();
-        uint8_t *out = q + r * cols;
-        c = 0;
-        for (; c + 8 <= cols; c += 8) {
-            __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + c), vinv));
-            v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vzero), vmin), vmax);
-            __m128i packed16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-            __m128i packed8 = _mm_packus_epi16(packed16, packed16);
-            _mm_storel_epi64((__m128i *)(out + c), packed8);
-        }
-        for (; c < cols; c++) {
-            long v = lrintf(row[c] * inv) + zero_point[r];
-            out[c] = (uint8_t)(v < 0 ? 0 : (v > qmax ? qmax : v));
-        }
+static void row_range_avx2(const float *row, size_t cols, float *lo, float *hi) {
+    __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
+    size_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        __m256 v = _mm256_loadu_ps(row + c);
+        vlo = _mm256_min_ps(vlo, v);
+        vhi = _mm256_max_ps(vhi, v);
     }
+    float los[8], his[8];
+    _mm256_storeu_ps(los, vlo);
+    _mm256_storeu_ps(his, vhi);
+    float l = 0, h = 0;
+    for (int i = 0; i < 8; i++) {
+        l = los[i] < l ? los[i] : l;
+        h = his[i] > h ? his[i] : h;
+    }
+    for (; c < cols; c++) {
+        l = row[c] < l ? row[c] : l;
+        h = row[c] > h ? row[c] : h;
+    }
+    *lo = l;
+    *hi = h;
+}
+
+__attribute__((target("avx2,fma")))
+static void quantize_row_avx2(const float *row, size_t cols, float inverse, int32_t zero, int qmax, uint8_t *out) {
+    __m256 vinv = _mm256_set1_ps(inverse);
+    __m256i vzero = _mm256_set1_epi32(zero);
+    __m256i vmax = _mm256_set1_epi32(qmax), vmin = _mm256_setzero_si256();
+    size_t c = 0;
+    for (; c + 8 <= cols; c += 8) {
+        __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(row + c), vinv));
+        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, vzero), vmin), vmax);
+        __m128i packed16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        __m128i packed8 = _mm_packus_epi16(packed16, packed16);
+        _mm_storel_epi64((__m128i *)(out + c), packed8);
+    }
+    quantize_row_portable(row + c, cols - c, inverse, zero, qmax, out + c);
 }
 #endif
 
-void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
-                         uint8_t *q, float *scale, int32_t *zero_point) {
+static void row_range(const float *row, size_t cols, float *lo, float *hi) {
 #if CK_X86
     if (ck_has_avx2_f16c()) {
-        quantize_rows_avx2(x, rows, cols, ld, qmax, q, scale, zero_point);
+        row_range_avx2(row, cols, lo, hi);
         return;
     }
 #endif
-    quantize_rows_portable(x, rows, cols, ld, qmax, q, scale, zero_point);
+    row_range_portable(row, cols, lo, hi);
+}
+
+static void quantize_row(const float *row, size_t cols, float inverse, int32_t zero, int qmax, uint8_t *out) {
+#if CK_X86
+    if (ck_has_avx2_f16c()) {
+        quantize_row_avx2(row, cols, inverse, zero, qmax, out);
+        return;
+    }
+#endif
+    quantize_row_portable(row, cols, inverse, zero, qmax, out);
+}
+
+void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
+                         uint8_t *q, float *scale, int32_t *zero_point) {
+    for (size_t r = 0; r < rows; r++) {
+        float lo, hi;
+        row_range(x + r * ld, cols, &lo, &hi);
+        quantize_row_params(lo, hi, qmax, &scale[r], &zero_point[r]);
+        quantize_row(x + r * ld, cols, 1 / scale[r], zero_point[r], qmax, q + r * cols);
+    }
+}
+
+void ck_row_ranges(const float *x, size_t rows, size_t cols, size_t ld, float *lo, float *hi) {
+    for (size_t r = 0; r < rows; r++) row_range(x + r * ld, cols, &lo[r], &hi[r]);
+}
+
+/* The step of a row with range [lo, hi] (lo <= 0 <= hi) coded in [0, qmax] around zero point z: the smallest that
+   keeps both ends in range; infinite when an end cannot be reached (z = 0 with lo < 0, z = qmax with hi > 0). */
+static double step_around(float lo, float hi, int qmax, int z) {
+    double below = lo < 0 ? (z > 0 ? -(double)lo / z : INFINITY) : 0;
+    double above = hi > 0 ? (z < qmax ? (double)hi / (qmax - z) : INFINITY) : 0;
+    return below > above ? below : above;
+}
+
+/* Sum over rows of (step with zero point z / the row's own best step)^2: the quantisation noise power added to each
+   row relative to per-row asymmetric codes. Each term is convex in z, so the sum is too. */
+static double common_zero_cost(const float *lo, const float *hi, size_t rows, int qmax, int z) {
+    double cost = 0;
+    for (size_t r = 0; r < rows; r++) {
+        double range = (double)hi[r] - lo[r];
+        if (!(range > 0)) continue;
+        double ratio = step_around(lo[r], hi[r], qmax, z) * qmax / range;
+        cost += ratio * ratio;
+    }
+    return cost;
+}
+
+int32_t ck_common_zero_point(const float *lo, const float *hi, size_t rows, int qmax) {
+    int a = 0, b = qmax;  /* the cost is convex over integers in [a, b]: ternary search */
+    while (b - a > 2) {
+        int m1 = a + (b - a) / 3, m2 = b - (b - a) / 3;
+        if (common_zero_cost(lo, hi, rows, qmax, m1) <= common_zero_cost(lo, hi, rows, qmax, m2)) b = m2;
+        else a = m1;
+    }
+    int best = a;
+    double best_cost = common_zero_cost(lo, hi, rows, qmax, a);
+    for (int z = a + 1; z <= b; z++) {
+        double cost = common_zero_cost(lo, hi, rows, qmax, z);
+        if (cost < best_cost) { best = z; best_cost = cost; }
+    }
+    return best;
+}
+
+void ck_quantize_rows_common_zero(const float *x, size_t rows, size_t cols, size_t ld, int qmax, int32_t zero,
+                                  const float *lo, const float *hi, uint8_t *q, float *scale) {
+    for (size_t r = 0; r < rows; r++) {
+        double step = step_around(lo[r], hi[r], qmax, zero);
+        scale[r] = step > 0 && isfinite(step) ? (float)step : 1;
+        quantize_row(x + r * ld, cols, 1 / scale[r], zero, qmax, q + r * cols);
+    }
 }
 
 /* ---- s32 -> f32 with scales, zero points and bias ---- */

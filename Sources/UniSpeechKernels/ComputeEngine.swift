@@ -9,6 +9,13 @@ public enum GemmBackend: String, Sendable, CaseIterable {
     case onednn
     /// OpenBLAS sgemm, single-threaded per call, the rows split among the model's threads.
     case openblas
+    /// oneDNN, with int8 products also scaled back to f32 inside its matmul (zero point, scales and bias as
+    /// attributes and post-ops) where it has brgemm (AVX-512), instead of a separate pass; the rows' codes then
+    /// share one zero point. Slower than `onednn` on the machines measured so far (benchmarks/PROBES.md section 6).
+    case onednnFused = "onednn-fused"
+
+    /// True for the backends that run their products on oneDNN.
+    public var usesOnednn: Bool { self != .openblas }
 }
 
 /// Why a kernel could not run: a library fault or an unsupported CPU, never a bad file.
@@ -122,7 +129,7 @@ public final class ComputeEngine: Sendable {
     public var summary: String {
         let platform = ComputePlatform.current
         switch backend {
-        case .onednn: return "onednn \(platform.onednnISA), \(threads) thread\(threads == 1 ? "" : "s")"
+        case .onednn, .onednnFused: return "\(backend.rawValue) \(platform.onednnISA), \(threads) thread\(threads == 1 ? "" : "s")"
         case .openblas: return "openblas \(platform.openblasCore), \(threads) thread\(threads == 1 ? "" : "s")"
         }
     }
@@ -156,7 +163,7 @@ public final class KernelContext {
 
     /// True when this context's products run on oneDNN's brgemm kernels (oneDNN on an AVX-512 CPU): they take dense
     /// operands only, so strided operands are worth copying dense first.
-    var runsBrgemm: Bool { engine.backend == .onednn && ComputePlatform.current.onednnHasBrgemm }
+    var runsBrgemm: Bool { engine.backend.usesOnednn && ComputePlatform.current.onednnHasBrgemm }
 
     /// Room for [rows, columns] floats in `slot` (contents undefined), valid until the slot is asked for again.
     public func buffer(_ slot: WorkspaceSlot, rows: Int, columns: Int) -> MutableMatrix {

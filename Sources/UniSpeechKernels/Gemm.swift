@@ -42,7 +42,7 @@ extension KernelContext {
                      "gemm shapes [\(m), \(k)] x [\(b.inner), \(n)] -> [\(c.rows), \(c.columns)]")
         guard m > 0, n > 0, batch > 0 else { return }
         switch engine.backend {
-        case .onednn:
+        case .onednn, .onednnFused:
             let runtimeRows = batch == 1 && m < Self.runtimeRowsBelow && !ComputePlatform.current.onednnHasBrgemm
             let shape = MatmulShape(
                 batch: batch, m: runtimeRows ? 0 : m, n: n, k: k,

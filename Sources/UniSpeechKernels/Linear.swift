@@ -134,8 +134,7 @@ extension KernelContext {
         try withOptionalPointer(layer.bias) { bias in
             switch layer.product {
             case let .int8(weights):
-                try int8Product(x, weights, bias: bias, accumulate: accumulate, into: y)
-                apply(activation, to: y)
+                try int8Product(x, weights, bias: bias, accumulate: accumulate, activation: activation, into: y)
             case let .float(weights):
                 try weights.withMatrix(rows: layer.outFeatures, columns: layer.inFeatures) { w in
                     try gemm(x, RightOperand(matrix: w, transposed: true), bias: bias, accumulate: accumulate,

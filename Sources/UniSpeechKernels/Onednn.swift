@@ -67,6 +67,11 @@ struct MatmulShape: Hashable {
     /// M is given at each call: one primitive serves every input length (oneDNN then runs its gemm kernels, not
     /// its brgemm ones; `KernelContext.runtimeRowsBelow` says when).
     var runtimeRows: Bool = false
+    /// u8 x s8 scaled back to f32 inside oneDNN: C = activation(rowScale[M] · colScale[N] · Σ(A - zero) B (+ bias[N])
+    /// (+ C)), the zero point given at each call and the scales and bias as binary post-ops, so that one primitive
+    /// serves every layer of a shape. The operands are then 3-D {1, M, K}: oneDNN 2.6 runs a 2-D product with a
+    /// per-row operand on its reference kernel (benchmarks/PROBES.md section 6).
+    var dequantizes: Bool = false
 
     /// oneDNN's placeholder for a dimension given at execution.
     static let runtimeDimension = Int(unispeech_dnnl_runtime_dim())
@@ -74,7 +79,7 @@ struct MatmulShape: Hashable {
     /// dims [batch, rows, columns] (2-D when batch is 1) of an operand; rows = `runtimeDimension` for run-time M.
     func descriptor(_ layout: OperandLayout, rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
-        if batch == 1 {
+        if batch == 1 && !dequantizes {
             var dims: [dnnl_dim_t] = [dnnl_dim_t(rows), dnnl_dim_t(columns)]
             var strides: [dnnl_dim_t] = [dnnl_dim_t(layout.rowStride), dnnl_dim_t(layout.columnStride)]
             try check(dnnl_memory_desc_init_by_strides(&desc, 2, &dims, layout.type.dnnl, &strides), "memory descriptor")
@@ -86,12 +91,16 @@ struct MatmulShape: Hashable {
         return desc
     }
 
-    /// bias [1, N] (with a leading one for batched products).
-    fileprivate func biasDescriptor() throws -> dnnl_memory_desc_t {
+    /// bias [1, N] (with a leading one for 3-D products).
+    fileprivate func biasDescriptor() throws -> dnnl_memory_desc_t { try vectorDescriptor(rows: 1, columns: n) }
+
+    /// Dense f32 [rows, columns], {1, rows, columns} for 3-D products: a bias, or a dequantising post-op's scales.
+    fileprivate func vectorDescriptor(rows: Int, columns: Int) throws -> dnnl_memory_desc_t {
         var desc = dnnl_memory_desc_t()
-        var dims: [dnnl_dim_t] = batch == 1 ? [1, dnnl_dim_t(n)] : [1, 1, dnnl_dim_t(n)]
-        try check(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), &dims, dnnl_f32, batch == 1 ? dnnl_ab : dnnl_abc),
-                  "bias descriptor")
+        let flat = batch == 1 && !dequantizes
+        var dims: [dnnl_dim_t] = flat ? [dnnl_dim_t(rows), dnnl_dim_t(columns)] : [1, dnnl_dim_t(rows), dnnl_dim_t(columns)]
+        try check(dnnl_memory_desc_init_by_tag(&desc, Int32(dims.count), &dims, dnnl_f32, flat ? dnnl_ab : dnnl_abc),
+                  "vector descriptor")
         return desc
     }
 }
@@ -121,12 +130,18 @@ struct CreatedPrimitive {
     }
 
     /// Attributes for our primitives: the scratchpad comes from the caller's workspace (so concurrent calls never
-    /// share one), and `postOps`, when given, fills in the post-ops.
-    static func attributes(postOps: ((dnnl_post_ops_t) throws -> Void)? = nil) throws -> dnnl_primitive_attr_t {
+    /// share one), the source's one zero point is given at each call when `sourceZeroPoint`, and `postOps`, when
+    /// given, fills in the post-ops.
+    static func attributes(sourceZeroPoint: Bool = false,
+                           postOps: ((dnnl_post_ops_t) throws -> Void)? = nil) throws -> dnnl_primitive_attr_t {
         var attributes: dnnl_primitive_attr_t?
         try check(dnnl_primitive_attr_create(&attributes), "attributes")
         do {
             try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
+            if sourceZeroPoint {
+                var runtime = unispeech_dnnl_runtime_s32()
+                try check(dnnl_primitive_attr_set_zero_points(attributes, DNNL_ARG_SRC, 1, 0, &runtime), "zero points")
+            }
             if let postOps {
                 var ops: dnnl_post_ops_t?
                 try check(dnnl_post_ops_create(&ops), "post-ops")
@@ -149,7 +164,11 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
     let a: dnnl_memory_desc_t
     let b: dnnl_memory_desc_t
     let c: dnnl_memory_desc_t
+    /// The bias argument (f32 products only: int8 ones add theirs after the scales, as a post-op).
     let bias: dnnl_memory_desc_t?
+    /// With `dequantizes`: the per-column ({1, 1, N}) and per-row ({1, M, 1}) operands of the post-ops.
+    let columnVector: dnnl_memory_desc_t?
+    let rowVector: dnnl_memory_desc_t?
 
     var implementation: String { created.implementation }
 
@@ -159,8 +178,15 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
         a = try shape.descriptor(shape.a, rows: rows, columns: shape.k)
         b = try shape.descriptor(shape.b, rows: shape.k, columns: shape.n)
         c = try shape.descriptor(shape.c, rows: rows, columns: shape.n)
-        bias = shape.bias ? try shape.biasDescriptor() : nil
-        let attributes = try CreatedPrimitive.attributes { postOps in
+        bias = shape.bias && !shape.dequantizes ? try shape.biasDescriptor() : nil
+        columnVector = shape.dequantizes ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
+        rowVector = shape.dequantizes ? try shape.vectorDescriptor(rows: rows, columns: 1) : nil
+        let attributes = try CreatedPrimitive.attributes(sourceZeroPoint: shape.dequantizes) { [columnVector, rowVector] postOps in
+            if var columns = columnVector, var rows = rowVector {
+                try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &columns), "column scale post-op")
+                try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &rows), "row scale post-op")
+                if shape.bias { try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_add, &columns), "bias post-op") }
+            }
             if shape.accumulate { try check(dnnl_post_ops_append_sum(postOps, 1), "sum post-op") }
             if let activation = shape.activation {
                 try check(dnnl_post_ops_append_eltwise(postOps, 1, dnnl_alg_kind_t(activation.algorithm), activation.alpha, 0),
@@ -304,6 +330,15 @@ struct MatmulOperands {
     var c: UnsafeMutableRawPointer
     /// [N] f32, when the shape has a bias.
     var bias: UnsafePointer<Float>? = nil
+    /// With `dequantizes`: A's zero point, [N] column scales and [M] row scales.
+    var dequantization: Dequantization? = nil
+}
+
+/// What scales a u8 x s8 product back to f32 inside oneDNN (`MatmulShape.dequantizes`).
+struct Dequantization {
+    var zeroPoint: UnsafePointer<Int32>
+    var columnScales: UnsafePointer<Float>
+    var rowScales: UnsafePointer<Float>
 }
 
 extension KernelContext {
@@ -320,6 +355,18 @@ extension KernelContext {
         try call.add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
         try call.add(DNNL_ARG_DST, c, UnsafeRawPointer(operands.c))
         if let desc = primitive.bias, let bias = operands.bias { try call.add(DNNL_ARG_BIAS, desc, bias) }
+        if let columns = primitive.columnVector, let rows = primitive.rowVector {
+            guard let dequantization = operands.dequantization, operands.bias != nil || !shape.bias else {
+                preconditionFailure("a dequantising matmul needs its scales, zero point and bias")
+            }
+            var zeroDesc = dnnl_memory_desc_t()
+            var one: [dnnl_dim_t] = [1]
+            try check(dnnl_memory_desc_init_by_tag(&zeroDesc, 1, &one, dnnl_s32, dnnl_a), "zero point descriptor")
+            try call.add(unispeech_dnnl_arg_source_zero_points(), zeroDesc, dequantization.zeroPoint)
+            try call.add(unispeech_dnnl_arg_post_op_operand(0), columns, dequantization.columnScales)
+            try call.add(unispeech_dnnl_arg_post_op_operand(1), rows, dequantization.rowScales)
+            if let bias = operands.bias { try call.add(unispeech_dnnl_arg_post_op_operand(2), columns, bias) }
+        }
         try call.run(primitive.created, threads: shape.threads, context: self, what: "matmul")
     }
 }

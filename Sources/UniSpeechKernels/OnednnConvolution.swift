@@ -141,7 +141,7 @@ extension KernelContext {
     /// false (nothing done) otherwise.
     func onednnConvolution(_ x: Matrix, _ conv: ConvWeights, _ weights: GeneralConvWeights, bias: UnsafePointer<Float>?,
                            into y: MutableMatrix) throws -> Bool {
-        guard engine.backend == .onednn, conv.geometry.dilation == 1, x.isContiguous, y.isContiguous else { return false }
+        guard engine.backend.usesOnednn, conv.geometry.dilation == 1, x.isContiguous, y.isContiguous else { return false }
         let shape = ConvolutionShape(length: x.rows, inChannels: conv.inChannels, outChannels: conv.outChannels, groups: conv.groups,
                                      kernel: conv.geometry.kernel, stride: conv.geometry.stride, padding: conv.geometry.padding,
                                      bias: bias != nil,

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 import TestSupport
@@ -7,7 +8,7 @@ import TestSupport
 @Suite struct LinearKernelTests {
     /// Each way a linear layer is stored and each GEMM library, with a fused residual sum and activation, against a
     /// double-precision reference y = act(x Wᵀ + b + y₀).
-    @Test(arguments: [(GemmBackend.onednn, "f32"), (.openblas, "f32"), (.onednn, "f16"), (.onednn, "int8")],
+    @Test(arguments: [(GemmBackend.onednn, "f32"), (.openblas, "f32"), (.onednn, "f16"), (.onednn, "int8"), (.onednnFused, "int8")],
           [Activation.linear, .gelu, .relu, .quickGelu])
     func fusedSumAndActivationMatchTheReference(storage: (backend: GemmBackend, dtype: String), activation: Activation) throws {
         let rows = 37, inputs = 70, outputs = 45
@@ -38,10 +39,10 @@ import TestSupport
                 }
             }
         }
+        let steps = storage.dtype == "int8" ? try int8Steps(x, rows: rows, columns: inputs, backend: storage.backend) : nil
         for r in 0..<rows {
-            // int8 activations are rounded per row: each moves by at most half a step of the row's range.
-            let row = x[(r * inputs)..<((r + 1) * inputs)]
-            let step = storage.dtype == "int8" ? Double(max(row.max()!, 0) - min(row.min()!, 0)) / 127 : 0
+            // int8 activations are rounded per row: each moves by at most half a step of the row's codes.
+            let step = steps?[r] ?? 0
             for n in 0..<outputs {
                 var sum = Double(bias[n]) + Double(start[r * outputs + n]), mass = 0.0
                 for k in 0..<inputs {
@@ -55,5 +56,21 @@ import TestSupport
                 #expect(abs(Double(y[r * outputs + n]) - Double(expected[0])) <= bound, "\(storage) \(activation) (\(r), \(n))")
             }
         }
+    }
+
+    /// The step of each row's u8 codes in an int8 product on `backend`: its range over 127 (or less) with a zero
+    /// point of its own; with the fused backend where oneDNN has brgemm, the smallest step that keeps the row's
+    /// range in [0, qmax] around the zero point the rows share.
+    func int8Steps(_ x: [Float], rows: Int, columns: Int, backend: GemmBackend) throws -> [Double] {
+        let ranges = (0..<rows).map { r in
+            let row = x[(r * columns)..<((r + 1) * columns)]
+            return (low: min(row.min()!, 0), high: max(row.max()!, 0))
+        }
+        let fused = try withContext(backend: backend) { backend == .onednnFused && $0.runsBrgemm }
+        guard fused else { return ranges.map { Double($0.high - $0.low) / 127 } }
+        let maximum = try withContext(backend: backend) { $0.activationMax }
+        let zero = ck_common_zero_point(ranges.map(\.low), ranges.map(\.high), rows, maximum)
+        return ranges.map { max(zero > 0 ? -Double($0.low) / Double(zero) : 0,
+                                zero < maximum ? Double($0.high) / Double(maximum - zero) : 0) }
     }
 }

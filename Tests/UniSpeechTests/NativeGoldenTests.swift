@@ -127,6 +127,21 @@ struct DamagedTensors: TensorSource {
         }
     }
 
+    /// int8 products scaled back inside oneDNN (rows sharing a zero point where it has brgemm) pass the same
+    /// int8 thresholds as the explicit pass.
+    @Test(arguments: ["ctc_group_postln", "base_layer_stable"])
+    func fusedInt8DequantisationPassesTheSameThresholds(name: String) throws {
+        let scratch = try ScratchDirectory("format")
+        let golden = try GoldenCase(name)
+        let path = scratch.file("\(name)-int8.unispeech")
+        try NativeConversion.convert(hfDirectory: golden.directory, to: path, format: .int8)
+        let report = try ModelVerifier.verify(VerifyRequest(candidatePath: path, referencePath: golden.directory, perLayer: true,
+                                                            gemm: .onednnFused))
+        #expect(report.passed, "\(name) int8 onednn-fused: \(report.failures)")
+        #expect(report.firstDivergentStage == nil)
+        #expect(report.thresholds == VerifyThresholds.defaults(for: .int8))
+    }
+
     /// The CTC golden model with layer 0's feed-forward output weight negated, written as a native file.
     static func damagedModel(in scratch: ScratchDirectory) throws -> (path: String, reference: String) {
         try damagedModel(directory: try GoldenCase("ctc_group_postln").directory,

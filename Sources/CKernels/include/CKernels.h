@@ -27,6 +27,18 @@ void ck_parallel(int shares, void (*body)(void *context, int share), void *conte
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t cols, size_t ld, int qmax,
                          uint8_t *q, float *scale, int32_t *zero_point);
 
+/* lo[r] = min(0, min of x[r, :]), hi[r] = max(0, max of x[r, :]) for x [rows, cols] with row stride ld. */
+void ck_row_ranges(const float *x, size_t rows, size_t cols, size_t ld, float *lo, float *hi);
+
+/* The zero point in [0, qmax] that rows with ranges [lo[r], hi[r]] share at least cost: the smallest total, over
+   rows, of (the row's step with it / the row's step with a zero point of its own)^2. */
+int32_t ck_common_zero_point(const float *lo, const float *hi, size_t rows, int qmax);
+
+/* Per-row quantisation of x [rows, cols] (row stride ld) around one zero point: x ~ scale[r] * (q - zero), with
+   scale[r] the smallest step that keeps [lo[r], hi[r]] (from ck_row_ranges) in [0, qmax]. */
+void ck_quantize_rows_common_zero(const float *x, size_t rows, size_t cols, size_t ld, int qmax, int32_t zero,
+                                  const float *lo, const float *hi, uint8_t *q, float *scale);
+
 /* out[r, n] = row_scale[r] * col_scale[n] * (acc[r, n] - row_zero[r] * col_sum[n]) + bias[n]
    (+ out[r, n] itself when accumulate is non-zero) for the s32 products acc [rows, cols] of a quantised matmul;
    bias may be NULL. out has row stride ld_out. */
