@@ -1,4 +1,5 @@
 import CKernels
+import Synchronization
 import UniSpeechCore
 
 /// Int8 weights of a linear map y = x Wᵀ + b: W s8 [N, K] (used in place) with one f32 scale per output
@@ -12,8 +13,9 @@ public final class Int8Weights: @unchecked Sendable {
     let values: UnsafePointer<Int8>
     /// [N] f32.
     let scales: [Float]
-    /// [N], the sum over K of W[n, :] (|sum| <= 127 K: no overflow).
-    let columnSums: [Int32]
+    /// [N], the sum over K of W[n, :] (|sum| <= 127 K: no overflow), made on first use: reading every weight at
+    /// load took ~20 ms of base's load, and the fused form never needs them.
+    private let sums = Mutex<[Int32]?>(nil)
 
     /// Weights `values` (s8 [outputs, inputs]) with per-output-channel `scales`.
     public init(values: TensorBytes, scales: [Float], outputs: Int, inputs: Int) {
@@ -22,11 +24,22 @@ public final class Int8Weights: @unchecked Sendable {
         self.inputs = inputs
         storage = values
         self.scales = scales
-        let base = values.withUnsafeBytes { $0.baseAddress!.assumingMemoryBound(to: Int8.self) }
-        self.values = base
-        columnSums = [Int32](unsafeUninitializedCapacity: outputs) { sums, initialized in
-            ck_row_sums_s8(base, outputs, inputs, sums.baseAddress!)
-            initialized = outputs
+        self.values = values.withUnsafeBytes { $0.baseAddress!.assumingMemoryBound(to: Int8.self) }
+    }
+
+    /// The column sums, made by the first caller (its threads sharing the rows) while later ones wait.
+    func columnSums(_ context: KernelContext) -> [Int32] {
+        sums.withLock { sums in
+            if let sums { return sums }
+            let made = [Int32](unsafeUninitializedCapacity: outputs) { buffer, initialized in
+                let out = buffer.baseAddress!
+                context.forEachRowBlock(outputs) { block in
+                    ck_row_sums_s8(values + block.lowerBound * inputs, block.count, inputs, out + block.lowerBound)
+                }
+                initialized = outputs
+            }
+            sums = made
+            return made
         }
     }
 }
@@ -139,7 +152,7 @@ extension KernelContext {
         }
         measure("int8 dequantize \(rows)x\(outputs)") {
             weights.scales.withUnsafeBufferPointer { columnScales in
-                weights.columnSums.withUnsafeBufferPointer { columnSums in
+                weights.columnSums(self).withUnsafeBufferPointer { columnSums in
                     forEachRowBlock(rows) { block in                                              // [M, N] f32
                         ck_dequantize_s32(products + block.lowerBound * outputs, block.count, outputs, rowScales + block.lowerBound,
                                           rowZeros + block.lowerBound, columnScales.baseAddress!, columnSums.baseAddress!, bias,
