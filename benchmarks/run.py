@@ -138,12 +138,13 @@ def time_torch(hf, audio, mode, threads, repeats, env):
             "load_s": result["load_s"], "peak_rss_mb": result["peak_rss_mb"], "argmax": result["argmax"]}
 
 
-def time_swift(model, audio, dtype, threads, repeats, work, env):
-    output = os.path.join(work, f"logits-{dtype}.safetensors")
+def time_swift(model, audio, dtype, threads, repeats, work, env, gemm=None):
+    """`unispeech run` on `model`; `gemm` names a backend other than the default (e.g. onednn-fused)."""
+    output = os.path.join(work, f"logits-{dtype}{'-' + gemm if gemm else ''}.safetensors")
     walls, forwards, rss, phases = [], [], [], []
     for _ in range(repeats + 1):  # the first run warms the page cache
-        _, err, wall, peak = run_measured([BIN, "run", model, audio, "--threads", str(threads), "--output", output],
-                                          env={**env, "UNISPEECH_TIMINGS": "1"})
+        _, err, wall, peak = run_measured([BIN, "run", model, audio, "--threads", str(threads), "--output", output] +
+                                          (["--gemm", gemm] if gemm else []), env={**env, "UNISPEECH_TIMINGS": "1"})
         walls.append(wall)
         rss.append(peak)
         timing = [json.loads(line[len(TIMING_PREFIX):]) for line in err.splitlines() if line.startswith(TIMING_PREFIX)]
@@ -151,7 +152,7 @@ def time_swift(model, audio, dtype, threads, repeats, work, env):
             phases.append(timing[-1])
             forwards.append(timing[-1]["forward_s"])
     walls, rss, forwards, phases = walls[1:], rss[1:], forwards[1:], phases[1:]
-    result = {"engine": f"swift {dtype}", "process_median_s": statistics.median(walls), "runs_s": walls,
+    result = {"engine": f"swift {dtype}{' ' + gemm if gemm else ''}", "process_median_s": statistics.median(walls), "runs_s": walls,
               "kernels": phases[-1].get("engine", "?") if phases else "?",
               "peak_rss_mb": max(rss), "argmax": read_logits(output)[0].argmax(-1).tolist()}
     result["median_s"] = statistics.median(forwards) if forwards else result["process_median_s"]
@@ -211,6 +212,9 @@ def benchmark(args):
                     results = [time_torch(hf, audio, "fp32", threads, repeats, torch_env),
                                time_torch(hf, audio, "int8", threads, repeats, torch_env)]
                     results += [time_swift(models[size][d], audio, d, threads, repeats, work, swift_env) for d in DTYPES]
+                    if seconds == 10:  # int8 scaled back inside oneDNN's matmul instead of in a pass of ours
+                        results.append(time_swift(models[size]["int8"], audio, "int8", threads, repeats, work, swift_env,
+                                                  gemm="onednn-fused"))
                     reference, swift32 = results[0], results[2]
                     for r in results:
                         r["ratio_to_torch_fp32"] = r["median_s"] / reference["median_s"]
