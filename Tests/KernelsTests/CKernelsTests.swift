@@ -148,4 +148,45 @@ import CBytes
         ck_error_moments([1, -2, 3], [1.5, -2, 2], 3, &largest, &errors, &values)
         #expect(largest == 1 && errors == 1.25 && values == 14)
     }
+
+    /// The shared zero point is the least-cost one over every candidate (the ternary search relies on the cost being
+    /// convex), and the codes around it keep each row's range: x ~ scale * (q - zero) within half a step.
+    @Test(arguments: [255, 127]) func commonZeroPointIsTheLeastCostOneAndCodesKeepTheRows(maximum: Int32) {
+        let rows = 40, columns = 24
+        var random = TestRandom(state: 0xA11C_E5ED)
+        // Rows of every shape: post-GELU (small negative tail), symmetric, all positive, all negative, all zero.
+        var x = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            let (low, high): (Float, Float) = [(-0.17, 1 + Float(r % 7)), (-2, 2), (0.5, 3), (-4, -1), (0, 0)][r % 5]
+            for c in 0..<columns { x[r * columns + c] = low + (high - low) * (random.next() + 1) / 2 }
+        }
+        var lows = [Float](repeating: 0, count: rows), highs = [Float](repeating: 0, count: rows)
+        ck_row_ranges(x, rows, columns, columns, &lows, &highs)
+        let zero = ck_common_zero_point(lows, highs, rows, maximum)
+        func step(_ r: Int, _ z: Int32) -> Double {
+            let below = lows[r] < 0 ? (z > 0 ? -Double(lows[r]) / Double(z) : .infinity) : 0
+            let above = highs[r] > 0 ? (z < maximum ? Double(highs[r]) / Double(maximum - z) : .infinity) : 0
+            return max(below, above)
+        }
+        func cost(_ z: Int32) -> Double {
+            (0..<rows).reduce(0.0) { sum, r in
+                let range = Double(highs[r]) - Double(lows[r])
+                guard range > 0 else { return sum }
+                let ratio = step(r, z) * Double(maximum) / range
+                return sum + ratio * ratio
+            }
+        }
+        let best = (0...maximum).map(cost).min()!
+        #expect(cost(zero) <= best * (1 + 1e-12), "zero point \(zero) costs \(cost(zero)), the least is \(best)")
+        var codes = [UInt8](repeating: 0, count: rows * columns), scales = [Float](repeating: 0, count: rows)
+        ck_quantize_rows_common_zero(x, rows, columns, columns, maximum, zero, lows, highs, &codes, &scales)
+        for r in 0..<rows {
+            #expect(Double(scales[r]) == Double(Float(step(r, zero))) || (step(r, zero) == 0 && scales[r] == 1), "row \(r)")
+            for c in 0..<columns {
+                #expect(codes[r * columns + c] <= UInt8(maximum))
+                let decoded = Double(scales[r]) * (Double(codes[r * columns + c]) - Double(zero))
+                #expect(abs(decoded - Double(x[r * columns + c])) <= Double(scales[r]) * 0.5001, "row \(r) column \(c)")
+            }
+        }
+    }
 }
