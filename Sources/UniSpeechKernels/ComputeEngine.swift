@@ -67,7 +67,8 @@ public struct ComputePlatform: Sendable {
         onednnHasBrgemm = Self.includes(isa, dnnl_cpu_isa_avx512_core)
         openblasCore = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         // Our OpenBLAS calls are single-threaded (the engine splits rows), so its workers are never needed, and
-        // after the library loads they spin for ~0.1 s on the cores a forward pass wants (~30 ms of a 10 s run).
+        // after the library loads they spin for ~0.1 s on the cores a forward pass wants (a base 10 s run took
+        // ~60 ms longer with them: Zen 5, 2 threads).
         unispeech_openblas_end_idle_threads()
     }
 

@@ -166,9 +166,9 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
     let c: dnnl_memory_desc_t
     /// The bias argument (f32 products only: int8 ones add theirs after the scales, as a post-op).
     let bias: dnnl_memory_desc_t?
-    /// With `dequantizes`: the per-column ({1, 1, N}) and per-row ({1, M, 1}) operands of the post-ops.
-    let columnVector: dnnl_memory_desc_t?
-    let rowVector: dnnl_memory_desc_t?
+    /// With `dequantizes`: the source's zero point {1} and the per-column ({1, 1, N}) and per-row ({1, M, 1})
+    /// operands of the post-ops.
+    let dequantization: (zeroPoint: dnnl_memory_desc_t, columns: dnnl_memory_desc_t, rows: dnnl_memory_desc_t)?
 
     var implementation: String { created.implementation }
 
@@ -179,10 +179,17 @@ final class MatmulPrimitive: OnednnPrimitive, @unchecked Sendable {
         b = try shape.descriptor(shape.b, rows: shape.k, columns: shape.n)
         c = try shape.descriptor(shape.c, rows: rows, columns: shape.n)
         bias = shape.bias && !shape.dequantizes ? try shape.biasDescriptor() : nil
-        columnVector = shape.dequantizes ? try shape.vectorDescriptor(rows: 1, columns: shape.n) : nil
-        rowVector = shape.dequantizes ? try shape.vectorDescriptor(rows: rows, columns: 1) : nil
-        let attributes = try CreatedPrimitive.attributes(sourceZeroPoint: shape.dequantizes) { [columnVector, rowVector] postOps in
-            if var columns = columnVector, var rows = rowVector {
+        if shape.dequantizes {
+            var zeroPoint = dnnl_memory_desc_t()
+            var one: [dnnl_dim_t] = [1]
+            try check(dnnl_memory_desc_init_by_tag(&zeroPoint, 1, &one, dnnl_s32, dnnl_a), "zero point descriptor")
+            dequantization = (zeroPoint, try shape.vectorDescriptor(rows: 1, columns: shape.n),
+                              try shape.vectorDescriptor(rows: rows, columns: 1))
+        } else {
+            dequantization = nil
+        }
+        let attributes = try CreatedPrimitive.attributes(sourceZeroPoint: shape.dequantizes) { [dequantization] postOps in
+            if var columns = dequantization?.columns, var rows = dequantization?.rows {
                 try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &columns), "column scale post-op")
                 try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_mul, &rows), "row scale post-op")
                 if shape.bias { try check(dnnl_post_ops_append_binary(postOps, dnnl_binary_add, &columns), "bias post-op") }
@@ -355,17 +362,14 @@ extension KernelContext {
         try call.add(DNNL_ARG_WEIGHTS, primitive.b, operands.b)
         try call.add(DNNL_ARG_DST, c, UnsafeRawPointer(operands.c))
         if let desc = primitive.bias, let bias = operands.bias { try call.add(DNNL_ARG_BIAS, desc, bias) }
-        if let columns = primitive.columnVector, let rows = primitive.rowVector {
+        if let descs = primitive.dequantization {
             guard let dequantization = operands.dequantization, operands.bias != nil || !shape.bias else {
                 preconditionFailure("a dequantising matmul needs its scales, zero point and bias")
             }
-            var zeroDesc = dnnl_memory_desc_t()
-            var one: [dnnl_dim_t] = [1]
-            try check(dnnl_memory_desc_init_by_tag(&zeroDesc, 1, &one, dnnl_s32, dnnl_a), "zero point descriptor")
-            try call.add(unispeech_dnnl_arg_source_zero_points(), zeroDesc, dequantization.zeroPoint)
-            try call.add(unispeech_dnnl_arg_post_op_operand(0), columns, dequantization.columnScales)
-            try call.add(unispeech_dnnl_arg_post_op_operand(1), rows, dequantization.rowScales)
-            if let bias = operands.bias { try call.add(unispeech_dnnl_arg_post_op_operand(2), columns, bias) }
+            try call.add(unispeech_dnnl_arg_source_zero_points(), descs.zeroPoint, dequantization.zeroPoint)
+            try call.add(unispeech_dnnl_arg_post_op_operand(0), descs.columns, dequantization.columnScales)
+            try call.add(unispeech_dnnl_arg_post_op_operand(1), descs.rows, dequantization.rowScales)
+            if let bias = operands.bias { try call.add(unispeech_dnnl_arg_post_op_operand(2), descs.columns, bias) }
         }
         try call.run(primitive.created, threads: shape.threads, context: self, what: "matmul")
     }
